@@ -1,0 +1,152 @@
+"""Plain data passed between the stages. No behaviour beyond small conveniences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """One feed as configured in feeds.toml / OPML."""
+
+    url: str
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators remembered per feed for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """A successful HTTP exchange (200 or 304)."""
+
+    url: str  # final URL after redirects
+    status: int  # 200, or 304 when not modified
+    body: bytes  # decoded from Content-Encoding, capped; b"" for 304
+    headers: dict[str, str]  # lower-cased names
+    elapsed: float  # seconds
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.headers.get("etag"), self.headers.get("last-modified"))
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+
+@dataclass(slots=True)
+class FeedEntry:
+    """One item of a feed, format-independent (RSS, Atom, RDF, JSON Feed)."""
+
+    guid: str | None
+    link: str | None  # absolute, resolved against the feed URL
+    title: str | None  # plain text
+    summary: str | None  # HTML or text as given
+    content: str | None  # full content HTML when the feed carries it
+    authors: list[str] = field(default_factory=list)
+    published_raw: str | None = None
+    published_at: datetime | None = None  # UTC, clamped, else None
+    updated_at: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    image_url: str | None = None
+    language: str | None = None
+    position: int = 0  # index in the document, for in-document disambiguation
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    """A feed document after parsing."""
+
+    title: str | None
+    link: str | None
+    language: str | None
+    entries: list[FeedEntry]
+    ttl_minutes: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Article:
+    """A finished article: what a reader would copy from the page, plus provenance."""
+
+    url: str
+    canonical_url: str
+    title: str | None
+    text: str  # body, paragraphs separated by a blank line
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None  # UTC
+    published_raw: str | None = None
+    updated_at: datetime | None = None  # the page's own dateModified (UTC)
+    language: str | None = None  # ISO 639-1
+    description: str | None = None
+    image_url: str | None = None
+    tags: list[str] = field(default_factory=list)
+    site_name: str | None = None
+    # field name -> where its value came from: "jsonld", "og", "meta", "feed", "dom"...
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """The bytes an article came from, kept so it can be re-extracted without refetching."""
+
+    url: str
+    content_type: str | None
+    body: bytes
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """An article ready to store, with the identity keys the store needs."""
+
+    article: Article
+    link_url: str  # canonicalized feed link (what "already stored?" is asked with)
+    guid: str | None
+    entry_hash: str  # hash of the feed entry as seen, to notice when it changes
+    content_hash: str  # hash of the normalized body text
+    fetched_at: datetime
+    raw: RawPage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCounts:
+    """What a store did with a batch of records."""
+
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+
+    def __add__(self, other: SaveCounts) -> SaveCounts:
+        return SaveCounts(
+            self.new + other.new,
+            self.updated + other.updated,
+            self.duplicates + other.duplicates,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about a feed between runs."""
+
+    url: str
+    validators: Validators = Validators()
+    consecutive_failures: int = 0
+    next_fetch_at: datetime | None = None
+    parked: bool = False

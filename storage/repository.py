@@ -1,0 +1,391 @@
+"""Reads and writes of newsflow's tables. Every write is one short transaction.
+
+:class:`SqlStore` is the store the pipeline writes through (``ingest.pipeline.ArticleStore``);
+the query functions serve the command line and the flows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
+from storage.models import ArticleRow, FeedRow, RawPageRow
+
+#: Rows per transaction when saving (RELIABILITY.md §4: at most 500).
+BATCH_SIZE = 500
+#: Keys of an article as the command line and exports show it, in order.
+ARTICLE_KEYS = (
+    "id",
+    "url",
+    "canonical_url",
+    "feed_url",
+    "guid",
+    "title",
+    "authors",
+    "published_at",
+    "updated_at",
+    "language",
+    "description",
+    "image_url",
+    "tags",
+    "site_name",
+    "text",
+    "word_count",
+    "content_hash",
+    "cluster_id",
+    "duplicate_of",
+    "fetched_at",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (
+        postgresql.insert
+        if session.bind and session.bind.dialect.name == "postgresql"
+        else sqlite.insert
+    )
+
+
+# --- feeds ---------------------------------------------------------------------------------
+
+
+def sync_feeds(engine: Engine, sources: Iterable[FeedSource]) -> None:
+    """Make sure every configured feed has a row; refresh names and tags."""
+    now = _now()
+    with Session(engine) as session, session.begin():
+        insert = _insert(session)
+        for source in sources:
+            stmt = insert(FeedRow).values(
+                url=source.url,
+                name=source.name,
+                tags=list(source.tags),
+                consecutive_failures=0,
+                parked=False,
+                created_at=now,
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[FeedRow.url],
+                    set_={"name": stmt.excluded.name, "tags": stmt.excluded.tags},
+                )
+            )
+
+
+def feed_states(engine: Engine, urls: Sequence[str]) -> dict[str, FeedState]:
+    """Validators and health of the given feeds."""
+    with Session(engine) as session:
+        rows = session.scalars(select(FeedRow).where(FeedRow.url.in_(urls))).all()
+        return {
+            row.url: FeedState(
+                url=row.url,
+                validators=Validators(row.etag, row.last_modified),
+                consecutive_failures=row.consecutive_failures,
+                next_fetch_at=row.next_fetch_at,
+                parked=row.parked,
+            )
+            for row in rows
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """The outcome of one fetch of a feed, as the feeds table records it."""
+
+    status: str  # "ok", "not_modified", "error"
+    fetched_at: datetime
+    next_fetch_at: datetime
+    validators: Validators | None = None  # None: keep what is stored
+    error: str | None = None
+    parked: bool = False
+
+
+def record_feed(engine: Engine, url: str, outcome: FeedUpdate) -> None:
+    """Store a fetch outcome: reset health on success, count the failure otherwise."""
+    values: dict[str, Any] = {
+        "last_fetched_at": outcome.fetched_at,
+        "last_status": outcome.status,
+        "last_error": outcome.error,
+        "next_fetch_at": outcome.next_fetch_at,
+        "parked": outcome.parked,
+    }
+    if outcome.error is None:
+        values["consecutive_failures"] = 0
+    else:
+        values["consecutive_failures"] = FeedRow.consecutive_failures + 1
+    if outcome.validators is not None:
+        values["etag"] = outcome.validators.etag
+        values["last_modified"] = outcome.validators.last_modified
+    with Session(engine) as session, session.begin():
+        session.execute(update(FeedRow).where(FeedRow.url == url).values(**values))
+
+
+def reset_feed(engine: Engine, url: str) -> bool:
+    """Un-park a feed and clear its failure count; False when the feed is unknown."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(FeedRow)
+            .where(FeedRow.url == url)
+            .values(parked=False, consecutive_failures=0, next_fetch_at=None, last_error=None)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def list_feeds(engine: Engine) -> list[dict[str, Any]]:
+    """Every feed the store knows, with its health and article count."""
+    counts = (
+        select(ArticleRow.feed_id, func.count().label("n")).group_by(ArticleRow.feed_id).subquery()
+    )
+    stmt = (
+        select(FeedRow, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.feed_id == FeedRow.id)
+        .order_by(FeedRow.url)
+    )
+    with Session(engine) as session:
+        return [
+            {
+                "url": feed.url,
+                "name": feed.name,
+                "tags": list(feed.tags or []),
+                "last_fetched_at": feed.last_fetched_at,
+                "last_status": "parked" if feed.parked else feed.last_status,
+                "last_error": feed.last_error,
+                "consecutive_failures": feed.consecutive_failures,
+                "next_fetch_at": feed.next_fetch_at,
+                "parked": feed.parked,
+                "article_count": int(n),
+            }
+            for feed, n in session.execute(stmt)
+        ]
+
+
+# --- articles ------------------------------------------------------------------------------
+
+
+class SqlStore:
+    """The pipeline's store (``ingest.pipeline.ArticleStore``) over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def known(self, link_urls: Sequence[str]) -> dict[str, str | None]:
+        """Entry hashes of already stored articles, by the link they were asked with."""
+        if not link_urls:
+            return {}
+        wanted = set(link_urls)
+        found: dict[str, str | None] = {}
+        with Session(self.engine) as session:
+            for chunk in _chunks(sorted(wanted), 500):
+                rows = session.execute(
+                    select(
+                        ArticleRow.link_url, ArticleRow.canonical_url, ArticleRow.entry_hash
+                    ).where(
+                        or_(ArticleRow.link_url.in_(chunk), ArticleRow.canonical_url.in_(chunk))
+                    )
+                )
+                for link, canonical, entry_hash in rows:
+                    for url in (link, canonical):
+                        if url in wanted:
+                            found[url] = entry_hash
+        return found
+
+    def save(self, feed_url: str, records: Sequence[ArticleRecord]) -> SaveCounts:
+        """Insert new articles, update changed ones, count the rest as duplicates."""
+        counts = SaveCounts()
+        unique: dict[str, ArticleRecord] = {}
+        for record in records:  # dedupe the batch first (Postgres rejects a key twice)
+            key = record.article.canonical_url
+            if key in unique:
+                counts += SaveCounts(duplicates=1)
+            unique[key] = record
+        batch = list(unique.values())
+        for chunk in _chunks(batch, BATCH_SIZE):
+            with Session(self.engine) as session, session.begin():
+                feed_id = session.scalar(select(FeedRow.id).where(FeedRow.url == feed_url))
+                for record in chunk:
+                    counts += _save_one(session, feed_id, record)
+        return counts
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _article_values(record: ArticleRecord) -> dict[str, Any]:
+    art = record.article
+    return {
+        "url": art.url,
+        "link_url": record.link_url,
+        "canonical_url": art.canonical_url,
+        "guid": record.guid,
+        "entry_hash": record.entry_hash,
+        "title": art.title,
+        "authors": list(art.authors),
+        "published_at": art.published_at,
+        "published_raw": art.published_raw,
+        "updated_at": art.updated_at,
+        "language": art.language,
+        "description": art.description,
+        "image_url": art.image_url,
+        "tags": list(art.tags),
+        "site_name": art.site_name,
+        "text": art.text,
+        "word_count": art.word_count,
+        "content_hash": record.content_hash,
+        "sources": dict(art.sources),
+        "fetched_at": record.fetched_at,
+    }
+
+
+def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> SaveCounts:
+    canonical = record.article.canonical_url
+    existing = session.scalars(
+        select(ArticleRow)
+        .where(or_(ArticleRow.canonical_url == canonical, ArticleRow.link_url == record.link_url))
+        .limit(1)
+    ).first()
+    if existing is not None:
+        return _update_existing(session, existing, record)
+
+    twin = session.scalars(
+        select(ArticleRow)
+        .where(ArticleRow.content_hash == record.content_hash)
+        .order_by(ArticleRow.id)
+        .limit(1)
+    ).first()
+    if twin is not None and twin.feed_id == feed_id:
+        return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
+
+    values = _article_values(record)
+    values.update(feed_id=feed_id, created_at=record.fetched_at)
+    stmt = (
+        _insert(session)(ArticleRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[ArticleRow.canonical_url])
+        .returning(ArticleRow.id)
+    )
+    new_id = session.scalar(stmt)
+    if new_id is None:  # another run stored it between our check and our insert
+        return SaveCounts(duplicates=1)
+    if twin is not None:  # another outlet carries the same text: one story
+        representative = twin.duplicate_of or twin.id
+        link: dict[str, int | None] = {
+            "cluster_id": twin.cluster_id or representative,
+            "duplicate_of": representative,
+        }
+    else:
+        link = {"cluster_id": new_id, "duplicate_of": None}
+    session.execute(update(ArticleRow).where(ArticleRow.id == new_id).values(**link))
+    if record.raw is not None:
+        session.add(
+            RawPageRow(
+                article_id=new_id,
+                url=record.raw.url,
+                content_type=record.raw.content_type,
+                fetched_at=record.fetched_at,
+                body=zlib.compress(record.raw.body, 6),
+            )
+        )
+    return SaveCounts(new=1)
+
+
+def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -> SaveCounts:
+    if row.content_hash == record.content_hash:
+        if row.entry_hash != record.entry_hash:
+            row.entry_hash = record.entry_hash  # remember the entry so we stop refetching
+        return SaveCounts(duplicates=1)
+    values = _article_values(record)
+    values.pop("canonical_url")
+    page_updated = record.article.updated_at
+    values["updated_at"] = (
+        page_updated
+        if page_updated and (row.updated_at is None or page_updated > row.updated_at)
+        else record.fetched_at
+    )
+    for key, value in values.items():
+        setattr(row, key, value)
+    if record.raw is not None:
+        raw = session.get(RawPageRow, row.id)
+        body = zlib.compress(record.raw.body, 6)
+        if raw is None:
+            session.add(
+                RawPageRow(
+                    article_id=row.id,
+                    url=record.raw.url,
+                    content_type=record.raw.content_type,
+                    fetched_at=record.fetched_at,
+                    body=body,
+                )
+            )
+        else:
+            raw.url, raw.content_type = record.raw.url, record.raw.content_type
+            raw.fetched_at, raw.body = record.fetched_at, body
+    return SaveCounts(updated=1)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleQuery:
+    since: datetime | None = None
+    until: datetime | None = None
+    feed_url: str | None = None
+    unique: bool = False
+    limit: int | None = None
+
+
+def _article_select(query: ArticleQuery) -> Select[ArticleRow, str]:
+    stmt = select(ArticleRow, FeedRow.url).outerjoin(
+        FeedRow, FeedRow.id == ArticleRow.feed_id
+    )
+    when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    if query.since is not None:
+        stmt = stmt.where(when >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(when <= query.until)
+    if query.feed_url is not None:
+        stmt = stmt.where(FeedRow.url == query.feed_url)
+    if query.unique:
+        stmt = stmt.where(ArticleRow.duplicate_of.is_(None))
+    stmt = stmt.order_by(when.desc(), ArticleRow.id.desc())
+    if query.limit is not None:
+        stmt = stmt.limit(query.limit)
+    return stmt
+
+
+def query_articles(engine: Engine, query: ArticleQuery) -> list[dict[str, Any]]:
+    """Articles as dicts with exactly :data:`ARTICLE_KEYS`, newest first."""
+    with Session(engine) as session:
+        return [
+            _article_dict(row, feed_url)
+            for row, feed_url in session.execute(_article_select(query))
+        ]
+
+
+def _article_dict(row: ArticleRow, feed_url: str | None) -> dict[str, Any]:
+    values = {key: getattr(row, key, None) for key in ARTICLE_KEYS}
+    values["feed_url"] = feed_url
+    values["authors"] = list(row.authors or [])
+    values["tags"] = list(row.tags or [])
+    return values
+
+
+def raw_page(engine: Engine, article_id: int) -> bytes | None:
+    """The stored page bytes of an article, decompressed."""
+    with Session(engine) as session:
+        row = session.get(RawPageRow, article_id)
+        return zlib.decompress(row.body) if row is not None else None

@@ -1,0 +1,165 @@
+"""Repository behaviour on SQLite and PostgreSQL (the ``engine`` fixture runs both)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from ingest.dedup import content_hash
+from ingest.model import Article, ArticleRecord, FeedSource, RawPage, SaveCounts, Validators
+from storage.repository import (
+    ArticleQuery,
+    FeedUpdate,
+    SqlStore,
+    feed_states,
+    list_feeds,
+    query_articles,
+    raw_page,
+    record_feed,
+    reset_feed,
+    sync_feeds,
+)
+
+T0 = datetime(2021, 9, 15, 22, 51, tzinfo=UTC)
+FEED_A = "https://a.example/rss"
+FEED_B = "https://b.example/rss"
+
+
+def record(
+    path: str,
+    text: str = "Body text of the story.",
+    *,
+    site: str = "https://a.example",
+    title: str = "Title",
+    entry: str = "e1",
+    published: datetime | None = T0,
+) -> ArticleRecord:
+    url = f"{site}{path}"
+    return ArticleRecord(
+        article=Article(
+            url=url,
+            canonical_url=url,
+            title=title,
+            text=text,
+            authors=["Jane Doe", "John Roe"],
+            published_at=published,
+            language="en",
+            tags=["politics"],
+            site_name="A",
+            sources={"title": "jsonld"},
+        ),
+        link_url=url,
+        guid=f"guid-{path}",
+        entry_hash=entry,
+        content_hash=content_hash(text),
+        fetched_at=T0 + timedelta(hours=1),
+        raw=RawPage(url, "text/html", b"<html>" + text.encode() + b"</html>"),
+    )
+
+
+@pytest.fixture
+def store(engine: Engine) -> SqlStore:
+    sync_feeds(engine, [FeedSource(FEED_A, "A", ("news",)), FeedSource(FEED_B, "B")])
+    return SqlStore(engine)
+
+
+def test_new_articles_read_back_equal(store: SqlStore) -> None:
+    rec = record("/one")
+    assert store.save(FEED_A, [rec]) == SaveCounts(new=1)
+    [row] = query_articles(store.engine, ArticleQuery())
+    assert row["canonical_url"] == rec.article.canonical_url
+    assert row["feed_url"] == FEED_A
+    assert row["authors"] == ["Jane Doe", "John Roe"]
+    assert row["published_at"] == T0
+    assert row["text"] == rec.article.text
+    assert row["word_count"] == 5
+    assert row["cluster_id"] == row["id"]
+    assert row["duplicate_of"] is None
+    assert raw_page(store.engine, row["id"]) == rec.raw.body  # type: ignore[union-attr]
+
+
+def test_batch_is_deduplicated_before_insert(store: SqlStore) -> None:
+    counts = store.save(FEED_A, [record("/one"), record("/one"), record("/two", "Other text")])
+    assert counts == SaveCounts(new=2, duplicates=1)
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        pytest.param(record("/one"), SaveCounts(duplicates=1), id="unchanged"),
+        pytest.param(record("/one", entry="e2"), SaveCounts(duplicates=1), id="entry-changed-text-same"),
+        pytest.param(record("/one", "A corrected body.", entry="e2"), SaveCounts(updated=1), id="text-changed"),
+    ],
+)
+def test_refetch_updates_only_when_content_changed(
+    store: SqlStore, second: ArticleRecord, expected: SaveCounts
+) -> None:
+    store.save(FEED_A, [record("/one")])
+    assert store.save(FEED_A, [second]) == expected
+    [row] = query_articles(store.engine, ArticleQuery())
+    assert row["text"] == second.article.text
+    assert store.known([second.link_url]) == {second.link_url: second.entry_hash}
+
+
+def test_same_text_in_another_outlet_is_stored_and_linked(store: SqlStore) -> None:
+    store.save(FEED_A, [record("/wire")])
+    counts = store.save(FEED_B, [record("/copy", site="https://b.example", title="New headline")])
+    assert counts == SaveCounts(new=1)
+    first, second = sorted(query_articles(store.engine, ArticleQuery()), key=lambda r: r["id"])
+    assert second["duplicate_of"] == first["id"]
+    assert second["cluster_id"] == first["cluster_id"] == first["id"]
+    unique = query_articles(store.engine, ArticleQuery(unique=True))
+    assert [r["id"] for r in unique] == [first["id"]]
+
+
+def test_same_text_twice_in_one_outlet_is_a_duplicate(store: SqlStore) -> None:
+    store.save(FEED_A, [record("/story")])
+    assert store.save(FEED_A, [record("/story-amp")]) == SaveCounts(duplicates=1)
+
+
+def test_known_matches_link_or_canonical(store: SqlStore) -> None:
+    rec = record("/one")
+    rec.link_url = "https://a.example/one?from=feed"
+    store.save(FEED_A, [rec])
+    asked = ["https://a.example/one", "https://a.example/one?from=feed", "https://a.example/nope"]
+    assert set(store.known(asked)) == {asked[0], asked[1]}
+
+
+def test_feed_health_is_recorded_and_reset(store: SqlStore) -> None:
+    engine = store.engine
+    for n in range(3):
+        record_feed(engine, FEED_A, FeedUpdate("error", T0, T0 + timedelta(minutes=15 * 2**n), error="timed out after 30 s"))
+    state = feed_states(engine, [FEED_A])[FEED_A]
+    assert state.consecutive_failures == 3
+    record_feed(engine, FEED_A, FeedUpdate("error", T0, T0, error="gone (410)", parked=True))
+    [row] = [r for r in list_feeds(engine) if r["url"] == FEED_A]
+    assert row["last_status"] == "parked"
+    assert row["last_error"] == "gone (410)"
+    assert reset_feed(engine, FEED_A)
+    assert not feed_states(engine, [FEED_A])[FEED_A].parked
+    record_feed(engine, FEED_A, FeedUpdate("ok", T0, T0, validators=Validators('"v1"', None)))
+    state = feed_states(engine, [FEED_A])[FEED_A]
+    assert (state.consecutive_failures, state.validators.etag) == (0, '"v1"')
+    assert not reset_feed(engine, "https://unknown.example/rss")
+
+
+def test_query_filters(store: SqlStore) -> None:
+    store.save(FEED_A, [record("/old", "old text", published=T0 - timedelta(days=3))])
+    store.save(FEED_B, [record("/new", "new text", site="https://b.example", published=T0)])
+    def titles(**kw: object) -> list[str]:
+        return [r["canonical_url"] for r in query_articles(store.engine, ArticleQuery(**kw))]  # type: ignore[arg-type]
+    assert titles() == ["https://b.example/new", "https://a.example/old"]
+    assert titles(since=T0 - timedelta(days=1)) == ["https://b.example/new"]
+    assert titles(until=T0 - timedelta(days=1)) == ["https://a.example/old"]
+    assert titles(feed_url=FEED_A) == ["https://a.example/old"]
+    assert titles(limit=1) == ["https://b.example/new"]
+
+
+def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+    rec = record("/naive")
+    rec.article = dataclasses.replace(rec.article, published_at=datetime(2021, 1, 1))
+    with pytest.raises(Exception, match="naive datetime"):
+        store.save(FEED_A, [rec])
