@@ -1,0 +1,276 @@
+"""Find who wrote the article and clean each credit into a person's name.
+
+Sources, best first: JSON-LD ``author``, meta tags (author, parsely-author, dc.creator...),
+byline elements in the article (``rel=author``, ``itemprop=author``, ``.byline``, ``.author``).
+"By Jane Doe and John Roe, Staff Writers" gives ["Jane Doe", "John Roe"]. An organisation
+(JSON-LD Organization, "Reuters", "Staff") is credited only when no person is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import islice
+
+from lxml.html import HtmlElement
+
+from ingest.extract.boilerplate import name_words
+from ingest.extract.candidates import Candidate
+from ingest.extract.jsonld import JsonLd, ld_names
+from ingest.extract.metadata import MetaTags
+from ingest.extract.region import in_furniture
+from ingest.extract.text import clean_text, word_set
+
+__all__ = ["AuthorCredits", "clean_author_names", "find_authors"]
+
+_META_KEYS = (
+    "author", "article:author", "parsely-author", "sailthru.author", "dc.creator",
+    "dcterms.creator", "citation_author", "byl", "byline",
+)  # fmt: skip
+_BYLINE_WORDS = word_set(
+    """byline bylines author authors authorname bylinename byauthor contributor contributors
+    writer"""
+)
+_MAX_BYLINES = 12
+_MAX_BYLINE_CHARS = 300
+_MAX_SCANNED = 3000  # bylines sit near the top of the article
+_LINES_AFTER_HEADLINE = 4
+
+_PREFIX = re.compile(
+    r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled)\s+)?"
+    r"(?:by|from|von|par|por|door|av|af|przez|od)\s*:?\s+",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(
+    r"^(?:authors?|autor(?:in|en)?|auteur|escrito por|text|byline|автор|بقلم|كتب)\s*:?\s+", re.I
+)
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<!\w)@\w+")
+# Words after which a byline stops naming people ("Jane Doe Updated 3 May").
+_STOP = re.compile(
+    r"\b(?:updated|published|posted|last\s+modified|aktualisiert|veröffentlicht|mis\s+à\s+jour"
+    r"|publié|follow|read\s+more|share|email|\d+\s+(?:min|minutes?|hours?|days?)\b)",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(
+    r"\s*(?:,|،|;|\||/|•|·|\s[-–—]\s|&|(?i:\band\b|\bund\b|\bet\b|\bwith\b)|\s[yei]\s)\s*"
+)
+_ROLE_WORDS = word_set(
+    """writer writers reporter reporters correspondent correspondents editor editors columnist
+    columnists contributor contributors contributing journalist journalists staff producer
+    producers analyst photographer photographers intern critic chief senior
+    associate assistant special executive managing deputy redakteur
+    redakteurin korrespondent korrespondentin autor autorin rédacteur rédactrice journaliste
+    envoyé envoyée spécial spéciale redacción corresponsal"""
+)
+_ORG_WORDS = word_set(
+    """news press agency staff desk team newsroom editors editorial media times post journal inc
+    ltd llc service wire bureau redaktion online digital network magazine gazette tribune
+    herald daily radio tv television reuters bloomberg afp dpa ap ansa efe"""
+)
+_NOT_NAMES = word_set(
+    """admin administrator anonymous unknown guest user share follow facebook twitter email
+    print comments comment more author authors opinion home menu search subscribe login by"""
+)
+_PARTICLES = word_set(
+    "de da di del della der den van von ten ter la le du dos das bin ibn al el y e st"
+)
+_PERSON_TYPE_WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorCredits:
+    """Authors chosen for the article and every source that offered some."""
+
+    names: list[str]
+    source: str | None
+    candidates: list[Candidate[list[str]]]
+
+
+def find_authors(
+    ld: JsonLd,
+    meta: MetaTags,
+    region: HtmlElement,
+    headline: HtmlElement | None,
+    site_names: list[str],
+) -> AuthorCredits:
+    """Return the people credited with the article, best source first."""
+    sources: list[tuple[Candidate[list[str]], list[str]]] = []  # (persons, organisations)
+    persons: list[str] = []
+    orgs: list[str] = []
+    for name, is_person in ld_names(ld, ld.get("author") or ld.get("creator")):
+        (persons if is_person else orgs).append(name)
+    sources.append(_credit(persons, orgs, "jsonld", "author", site_names))
+    for key in _META_KEYS:
+        values = [v for v in meta.get(key) if not _URL.match(v)]
+        if values:
+            sources.append(_credit(values, [], MetaTags.source(key), key, site_names))
+    sources.append(_credit(_byline_texts(region), [], "dom", "byline", site_names))
+    if headline is not None:
+        lines = _by_lines_after(headline)
+        sources.append(_credit(lines, [], "dom", "by-line after headline", site_names))
+    candidates = [candidate for candidate, _ in sources if candidate.value]
+    for candidate, _ in sources:
+        if candidate.value:
+            return AuthorCredits(candidate.value, candidate.source, candidates)
+    for candidate, organisations in sources:
+        if organisations:
+            credit = Candidate(organisations, candidate.source, candidate.origin)
+            return AuthorCredits(organisations, candidate.source, [*candidates, credit])
+    return AuthorCredits([], None, candidates)
+
+
+def _credit(
+    raw_persons: list[str], raw_orgs: list[str], source: str, origin: str, site_names: list[str]
+) -> tuple[Candidate[list[str]], list[str]]:
+    """Split raw credits into cleaned person names and organisation names."""
+    site_keys = {_key(name) for name in site_names}
+    persons: list[str] = []
+    orgs = [clean_text(org) for org in raw_orgs if clean_text(org)]
+    for raw in raw_persons:
+        for name in clean_author_names(raw):
+            if _is_organisation(name) or _names_site(_key(name), site_keys):
+                orgs.append(name)
+            else:
+                persons.append(name)
+    return Candidate(_dedupe(persons), source, origin), _dedupe(orgs)
+
+
+def clean_author_names(raw: str) -> list[str]:
+    """Turn one credit line ("By Jane Doe and John Roe, Staff") into names."""
+    text = clean_text(raw)
+    text = _EMAIL.sub(" ", _URL.sub(" ", text))
+    text = _HANDLE.sub(" ", text)
+    stop = _STOP.search(text)
+    if stop is not None:
+        text = text[: stop.start()]
+    names: list[str] = []
+    for part in _SPLIT.split(text):
+        name = _strip_part(part)
+        if name and _looks_like_name(name):
+            names.append(name)
+    return names
+
+
+def _strip_part(part: str) -> str:
+    part = clean_text(part).strip(" .:-–—()[]\"'")
+    for _ in range(2):
+        part = _LABEL.sub("", part)
+        stripped = _PREFIX.sub("", part)
+        if stripped != part and stripped[:1].isupper():
+            part = stripped
+    words = part.split()
+    # Trailing job titles: "Jane Doe Staff Writer" -> "Jane Doe".
+    while words and words[-1].lower().strip(".,") in _ROLE_WORDS:
+        words.pop()
+    return " ".join(words).strip(" .,:")
+
+
+def _looks_like_name(name: str) -> bool:
+    words = name.split()
+    if not 1 <= len(words) <= 6 or not 2 <= len(name) <= 60:
+        return False
+    lowered = {word.lower().strip(".,") for word in words}
+    if lowered <= _ROLE_WORDS | _PARTICLES or name.lower() in _NOT_NAMES:
+        return False
+    if any(ch.isdigit() for ch in name) or not _PERSON_TYPE_WORDS.search(name):
+        return False
+    # In cased scripts a name's words are capitalised (particles aside).
+    return not any(word[0].islower() and word.lower() not in _PARTICLES for word in words)
+
+
+def _is_organisation(name: str) -> bool:
+    words = [word.lower().strip(".,") for word in name.split()]
+    if any(word in _ORG_WORDS for word in words):
+        return True
+    return len(words) == 1 and name.isupper() and len(name) <= 5  # "AP", "AFP", "DPA"
+
+
+def _names_site(key: str, site_keys: set[str]) -> bool:
+    """ "Business Insider" credits the site "Business Insider Deutschland"."""
+    return any(key == site or (len(key) >= 6 and site.startswith(key)) for site in site_keys)
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        key = name.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
+
+
+def _byline_texts(region: HtmlElement) -> list[str]:
+    """Return the texts of byline elements inside the article region."""
+    texts: list[str] = []
+    for element in islice(region.iter(), _MAX_SCANNED):
+        if len(texts) >= _MAX_BYLINES:
+            break
+        if not isinstance(element.tag, str) or not _is_byline(element):
+            continue
+        if _has_nested_byline(element) or in_furniture(element, stop=region.getparent()):
+            continue
+        text = _byline_text(element)
+        if text:
+            texts.append(text)
+    return texts
+
+
+def _by_lines_after(headline: HtmlElement) -> list[str]:
+    """Return a short "By Jane Doe" line among the elements right after the headline."""
+    parent = headline.getparent()
+    # The headline may sit alone in a <header> whose next sibling holds the by-line.
+    for start in (headline, parent):
+        if start is None:
+            continue
+        for element in islice(start.itersiblings(), _LINES_AFTER_HEADLINE):
+            if not isinstance(element.tag, str):
+                continue
+            text = _byline_text(element)
+            if text and _PREFIX.match(clean_text(text)):
+                return [text]
+    return []
+
+
+def _has_nested_byline(element: HtmlElement) -> bool:
+    """A byline holding several marked-up names is read through those names instead."""
+    return any(
+        isinstance(node.tag, str) and _is_byline(node)
+        for node in islice(element.iterdescendants(), 60)
+    )
+
+
+def _is_byline(element: HtmlElement) -> bool:
+    if element.get("rel") == "author":
+        return True
+    if (element.get("itemprop") or "") in ("author", "creator"):
+        return True
+    words = name_words(element)
+    return not _BYLINE_WORDS.isdisjoint(words) and "bio" not in words
+
+
+def _byline_text(element: HtmlElement) -> str | None:
+    """Return a byline element's text (its itemprop=name when marked up), bounded."""
+    if element.get("itemprop") in ("author", "creator"):
+        name = element.find(".//*[@itemprop='name']")
+        if name is not None:
+            element = name
+            if name.tag == "meta":
+                content: str | None = name.get("content")
+                return content
+    pieces: list[str] = []
+    size = 0
+    for piece in islice(element.itertext(), 50):
+        size += len(piece)
+        if size > _MAX_BYLINE_CHARS:
+            return None
+        pieces.append(piece)
+    # Inline pieces are joined by spaces so "Jane Doe" + "John Roe" links stay apart.
+    return " ".join(pieces)

@@ -1,0 +1,343 @@
+"""Recognise page furniture: share bars, newsletter boxes, related lists, comments...
+
+Elements are judged by their tag, ARIA role and the words of their class, id, aria-label and
+``data-component``-style names ("article__share-bar" -> article, share, bar, sharebar). Each kind
+of furniture has a small named predicate. Setting furniture aside is guarded: an element
+holding the headline, the marked article body or most of the page's text or prose is a
+mislabelled wrapper, not furniture, and a "small" kind (share bar, caption...) holding a lot of
+text is kept too. Short lines get the same treatment by wording: widget labels ("Share",
+"Anzeige"), "Read also" promos, and headings that open the related-content zone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from itertools import pairwise
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from ingest.extract.measure import Stats, forget, measure
+from ingest.extract.text import SILENT_TAGS, word_set
+
+__all__ = [
+    "find_boilerplate",
+    "furniture_kind",
+    "is_end_marker",
+    "is_hidden",
+    "is_inline_promo",
+    "is_widget_label",
+    "name_words",
+    "remove_silent",
+]
+
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_NAME_ATTRS = ("class", "id", "data-component", "data-testid", "data-module", "aria-label")
+# WordPress taxonomy classes ("category-comment", "tag-social", "post-123") describe the
+# post, not the element's role.
+_TAXONOMY = re.compile(r"^(?:tag|category|categories|type|status|format|topic)-|^post-\d+$")
+# "has-sidebar", "content-with-sidebar", "no-comments": the state of a layout, not furniture.
+_STATE_WORDS = word_set("has with w no without and show enable enabled is")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+_HIDDEN_NAMES = word_set(
+    """hidden hide is-hidden u-hidden visually-hidden visuallyhidden sr-only sr-only-focusable
+    screen-reader-text screen-reader-only screenreader-only offscreen element-invisible
+    invisible show-for-sr a11y-hidden print-only printonly visible-print d-none"""
+)
+_SHARE = word_set(
+    """share shares sharing sharebar sharetools sharelinks shareicons sharebuttons socialshare
+    social socials sociallinks socialmedia socialicons addthis sharethis shariff sharer"""
+)
+_NEWSLETTER = word_set(
+    """newsletter newsletters subscribe subscription subscriptions signup optin emailsignup
+    mailchimp mc4wp"""
+)
+_RELATED = word_set(
+    """related relatedposts relatedarticles relatedcontent relatedlinks relatedstories
+    recommended recommendations recommendation mostread mostpopular mostviewed mostshared
+    popular trending morestories morenews morearticles readnext upnext outbrain taboola
+    recirc recirculation youmaylike youmightlike suggested seealso alsoread readmore morefrom
+    moreon"""
+)
+_COMMENTS = word_set("comment comments commentlist disqus respond discussion replies")
+_CONSENT = word_set(
+    "cookie cookies cookiebanner consent gdpr cmp onetrust didomi cookiebot usercentrics"
+)
+_PAYWALL = word_set("paywall regwall piano meter metered premiumprompt")
+_ADS = word_set(
+    """ad ads adv advert adverts advertisement advertising advertorial adslot adunit adcontainer
+    adwrapper dfp gpt googleads sponsor sponsored sponsors promo promos promoted commercial"""
+)
+_BREADCRUMB = word_set("breadcrumb breadcrumbs crumbs crumb")
+_CAPTION = word_set(
+    "caption captions figcaption credit credits imagecredit photocredit wpcaptiontext"
+)
+_NAVIGATION = word_set(
+    """nav navbar navigation menu menus submenu topbar masthead header footer sidebar rail
+    modal popup overlay lightbox skiplink skiplinks"""
+)
+_TOOLS = word_set(
+    """pagination pager toolbar tools utility print login signin search skip tags taglist topics"""
+)
+_ARTICLE_META = word_set(
+    """byline bylines author authors contributor authorbio bio aboutauthor meta postmeta
+    entrymeta articlemeta date timestamp published updated"""
+)
+_MAJOR_ROLES = word_set(
+    "navigation banner contentinfo complementary search menu menubar toolbar dialog alertdialog"
+)
+_MAJOR_TAGS = frozenset(("nav", "aside", "footer", "header", "menu", "form"))
+_MINOR_TAGS = frozenset(("figcaption",))
+_INLINE_HIDDEN_OK = frozenset(("span", "a", "b", "i", "em", "strong", "sup", "sub", "abbr"))
+
+# Headings that start the related-content and comment zones after a story, in the languages
+# newsflow meets most; compared lower-cased without punctuation.
+_END_MARKERS = frozenset(
+    (
+        "related", "related articles", "related stories", "related posts", "related content",
+        "related news", "more from", "more on this story",
+        "more stories", "more news", "you may also like", "you might also like",
+        "you may be interested in", "recommended", "recommended for you", "most read",
+        "most popular", "trending", "trending now", "comments", "leave a comment",
+        "leave a reply", "join the conversation", "about the author",
+        "das könnte sie auch interessieren", "das könnte dich auch interessieren",
+        "das thema könnte dich auch interessieren", "auch interessant", "mehr zum thema",
+        "weitere artikel", "ähnliche artikel",
+        "ähnliche beiträge", "verwandte artikel", "kommentare", "kommentar schreiben",
+        "kommentare schreiben", "empfehlungen", "articles similaires", "sur le même sujet",
+        "commentaires", "te puede interesar", "noticias relacionadas", "você pode gostar",
+        "comentários", "comentarios", "potrebbe interessarti", "articoli correlati", "commenti",
+        "gerelateerde artikelen", "reacties", "комментарии",
+    )
+)  # fmt: skip
+# Lines that announce a link to another story inside the text ("Read also: <headline>").
+_INLINE_PROMOS = frozenset(
+    (
+        "read more", "read also", "also read", "see also", "lesen sie auch", "lesen sie mehr",
+        "mehr dazu", "à lire aussi", "lire aussi", "voir aussi", "lee también", "lea también",
+        "leia também", "veja também", "leggi anche", "lees ook", "meer over", "читайте также",
+    )
+)  # fmt: skip
+_WIDGET_LABELS = frozenset(
+    (
+        "advertisement", "advertising", "sponsored", "share", "share this", "share this article",
+        "share this story", "like this", "tweet", "print", "email", "gefällt mir", "anzeige",
+        "werbung", "teilen", "drucken", "publicité", "partager", "publicidad", "compartir",
+        "pubblicità", "condividi", "реклама",
+    )
+)  # fmt: skip
+_MAX_MARKER_CHARS = 60
+_PHRASE_NOISE = re.compile(r"[^\w\s]+")
+
+# A "small" widget holding more prose than this is a content block with an unlucky name.
+_MINOR_MAX_TEXT = 1000
+# A "major" region holding more than this share of the page's text is the page itself.
+_MAJOR_MAX_SHARE = 0.6
+_MAJOR_MAX_PROSE = 0.5  # ... or more than half of its prose (paragraphs that are not links)
+
+
+def name_words(element: HtmlElement) -> frozenset[str]:
+    """Return the words of an element's names, with joined compounds ("most-read" -> mostread)."""
+    words: set[str] = set()
+    attrib = element.attrib
+    for attr in _NAME_ATTRS:
+        value = attrib.get(attr)
+        if not value:
+            continue
+        for name in _CAMEL.sub(r"\1-\2", value).lower().split():
+            if _TAXONOMY.match(name):
+                continue
+            parts = [part for part in _NON_ALNUM.split(name) if part]
+            if not _STATE_WORDS.isdisjoint(parts):
+                continue
+            words.update(parts)
+            if len(parts) > 1:
+                words.update(a + b for a, b in pairwise(parts))
+                words.add("".join(parts))
+    return frozenset(words)
+
+
+def is_hidden(element: HtmlElement) -> bool:
+    """Return True for elements a reader never sees (hidden attribute, display:none...)."""
+    attrib = element.attrib
+    if "hidden" in attrib:
+        return True
+    style = attrib.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    if attrib.get("aria-hidden") == "true" and element.tag not in _INLINE_HIDDEN_OK:
+        # Inline aria-hidden spans are often drop caps or icons inside real sentences.
+        return True
+    classes = attrib.get("class")
+    return bool(classes) and not _HIDDEN_NAMES.isdisjoint(classes.lower().split())
+
+
+def is_share_widget(words: frozenset[str]) -> bool:
+    return not _SHARE.isdisjoint(words)
+
+
+def is_newsletter_box(words: frozenset[str]) -> bool:
+    return not _NEWSLETTER.isdisjoint(words)
+
+
+def is_related_list(words: frozenset[str]) -> bool:
+    return not _RELATED.isdisjoint(words)
+
+
+def is_comment_section(words: frozenset[str]) -> bool:
+    return not _COMMENTS.isdisjoint(words)
+
+
+def is_consent_banner(words: frozenset[str]) -> bool:
+    return not _CONSENT.isdisjoint(words)
+
+
+def is_paywall_prompt(words: frozenset[str]) -> bool:
+    return not _PAYWALL.isdisjoint(words)
+
+
+def is_advertisement(words: frozenset[str]) -> bool:
+    return not _ADS.isdisjoint(words)
+
+
+def is_breadcrumb(words: frozenset[str]) -> bool:
+    return not _BREADCRUMB.isdisjoint(words)
+
+
+def is_caption(words: frozenset[str]) -> bool:
+    return not _CAPTION.isdisjoint(words)
+
+
+def is_navigation(words: frozenset[str]) -> bool:
+    return not _NAVIGATION.isdisjoint(words)
+
+
+def is_page_tool(words: frozenset[str]) -> bool:
+    return not _TOOLS.isdisjoint(words)
+
+
+def is_article_meta(words: frozenset[str]) -> bool:
+    return not _ARTICLE_META.isdisjoint(words)
+
+
+# Regions that can be large (kept only when they hold the page itself) and widgets that are
+# small (kept when they hold a lot of prose).
+_MAJOR: tuple[tuple[str, Callable[[frozenset[str]], bool]], ...] = (
+    ("navigation", is_navigation),
+    ("comments", is_comment_section),
+    ("related", is_related_list),
+    ("consent", is_consent_banner),
+)
+_MINOR: tuple[tuple[str, Callable[[frozenset[str]], bool]], ...] = (
+    ("share", is_share_widget),
+    ("newsletter", is_newsletter_box),
+    ("paywall", is_paywall_prompt),
+    ("ad", is_advertisement),
+    ("breadcrumb", is_breadcrumb),
+    ("caption", is_caption),
+    ("tools", is_page_tool),
+    ("meta", is_article_meta),
+)
+
+
+def furniture_kind(element: HtmlElement) -> tuple[str, bool] | None:
+    """Return ``(kind, is_major)`` when the element looks like page furniture, else None."""
+    tag = element.tag
+    if tag in ("html", "body"):
+        return None
+    if is_hidden(element):
+        return "hidden", True
+    if tag in _MAJOR_TAGS:
+        return tag, True
+    role = (element.get("role") or "").lower()
+    if role in _MAJOR_ROLES:
+        return role, True
+    if tag in _MINOR_TAGS:
+        return "caption", False
+    words = name_words(element)
+    if not words:
+        return None
+    for kind, predicate in _MAJOR:
+        if predicate(words):
+            return kind, True
+    for kind, predicate in _MINOR:
+        if predicate(words):
+            return kind, False
+    return None
+
+
+def _phrase_key(text: str) -> str:
+    return " ".join(_PHRASE_NOISE.sub(" ", text.lower()).split())
+
+
+def is_end_marker(text: str) -> bool:
+    """Return True for a short line that opens what follows a story ("Related articles",
+    "Das könnte Sie auch interessieren", "Comments")."""
+    return len(text) <= _MAX_MARKER_CHARS and _phrase_key(text) in _END_MARKERS
+
+
+def is_inline_promo(text: str) -> bool:
+    """Return True for a "Read also" line that introduces a link to another story."""
+    return len(text) <= _MAX_MARKER_CHARS and _phrase_key(text) in _INLINE_PROMOS
+
+
+def is_widget_label(text: str) -> bool:
+    """Return True for a line that labels a widget rather than saying anything ("Share",
+    "Advertisement", "Gefällt mir")."""
+    return len(text) <= _MAX_MARKER_CHARS and _phrase_key(text) in _WIDGET_LABELS
+
+
+def remove_silent(root: HtmlElement) -> None:
+    """Drop scripts, styles, embeds and form controls with their content (tails are kept)."""
+    doomed = [el for el in root.iter(*SILENT_TAGS) if el.getparent() is not None]
+    for element in doomed:
+        element.drop_tree()
+
+
+def find_boilerplate(
+    root: HtmlElement, stats: dict[HtmlElement, Stats], protected: set[HtmlElement]
+) -> dict[HtmlElement, str]:
+    """Return the furniture under ``root`` (element -> kind), outermost elements only, and
+    take it out of ``stats`` so that they describe the page without it. The tree is left
+    intact, so a second, more lenient pass can still see everything."""
+    body = root.find("body")
+    page = stats.get(body) if body is not None else None
+    doomed: list[tuple[HtmlElement, str]] = []
+    walker = etree.iterwalk(root, events=("start",))
+    for _, element in walker:
+        if not isinstance(element.tag, str) or element in protected:
+            continue
+        found = furniture_kind(element)
+        if found is None:
+            continue
+        kind, major = found
+        measures = stats.get(element)
+        if measures is not None and not _removable(measures, major, page):
+            continue
+        doomed.append((element, kind))
+        walker.skip_subtree()
+    # Updating ancestors costs the flagged elements' depth; on pathological nesting a fresh
+    # measurement is cheaper.
+    flagged = dict(doomed)
+    budget = 4 * len(stats) + 1000
+    for element, _ in doomed:
+        budget -= forget(stats, element)
+        if budget <= 0:
+            stats.clear()
+            stats.update(measure(root, skip=flagged))
+            break
+    return flagged
+
+
+def _removable(measures: Stats, major: bool, page: Stats | None) -> bool:
+    if page is None:
+        return True
+    holds_prose = measures.prose > _MAJOR_MAX_PROSE * page.prose and measures.paragraphs > 1
+    if major:
+        holds_page = measures.text > _MAJOR_MAX_SHARE * page.text and measures.paragraphs > 0
+        return not holds_page and not holds_prose
+    small = measures.text <= _MINOR_MAX_TEXT or measures.link_density > 0.5
+    return small and not holds_prose

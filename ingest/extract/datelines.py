@@ -1,0 +1,295 @@
+"""Find the dates a page shows near its headline: ``<time>`` elements and visible date lines.
+
+A visible line such as "Wednesday, 15 September, 2021 - 23:51" or "Published 15 Sep 2021,
+23:51 BST" is rewritten into an unambiguous string for ``ingest.dates.parse_date``. A time
+without a zone is read as UTC (the page gives no better evidence). Day/month order of
+slashed dates ("03/04/2021") is unknowable, so those are only read when one part exceeds 12.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+from lxml.html import HtmlElement
+
+from ingest.extract.boilerplate import name_words
+from ingest.extract.candidates import Candidate
+from ingest.extract.region import in_furniture
+from ingest.extract.text import SILENT_TAGS, clean_text, word_set
+
+__all__ = ["DateMention", "find_dates", "read_date_line"]
+
+_MONTH_NAMES = {
+    # English, full and abbreviated
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+    # German
+    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6, "juli": 7,
+    "oktober": 10, "dezember": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # Spanish, Italian, Portuguese, Dutch
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
+    "diciembre": 12, "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6,
+    "luglio": 7, "settembre": 9, "ottobre": 10, "dicembre": 12, "janeiro": 1,
+    "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7, "setembro": 9,
+    "outubro": 10, "novembro": 11, "dezembro": 12, "januari": 1, "februari": 2,
+    "maart": 3, "mei": 5, "augustus": 8,
+}  # fmt: skip
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_ZONES = word_set(
+    """UTC GMT BST CET CEST EET EEST WET WEST MSK IST JST KST HKT SGT AEST AEDT ACST AWST NZST
+    NZDT EST EDT CST CDT MST MDT PST PDT AKST AKDT HST ET CT MT PT"""
+)
+# US zone names without a season: the offset depends on the date.
+_REGIONAL_ZONES = {
+    "ET": "America/New_York",
+    "CT": "America/Chicago",
+    "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+}
+
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_DAY = r"(?P<day>[0-3]?\d)"
+_MONTH = r"(?P<month>[^\W\d_]{3,12})"
+_DATE_PATTERNS = (
+    re.compile(rf"\b{_DAY}(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?{_MONTH}\.?,?\s+(?:de\s+)?{_YEAR}\b"),
+    re.compile(rf"\b{_MONTH}\.?\s+{_DAY}(?:st|nd|rd|th)?,?\s+{_YEAR}\b"),
+    re.compile(rf"\b{_YEAR}-(?P<month>[01]?\d)-{_DAY}\b"),
+    re.compile(rf"\b{_DAY}\.(?P<month>[01]?\d)\.{_YEAR}\b"),
+    # "23.09.22": a two-digit year only in the dotted European form, read as 20xx.
+    re.compile(
+        r"(?<![\d.])(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)\.(?P<short_year>[0-3]\d)(?![\d.])"
+    ),
+    re.compile(rf"\b(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/{_YEAR}\b"),
+)
+_TIME = re.compile(
+    r"(?<![\d:.])(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?(?![\d])"
+    r"\s*(?P<ampm>[AaPp]\.?\s?[Mm]\b\.?)?(?:\s*(?:Uhr|h)\b)?"
+    r"(?:\s*\(?(?P<zone>(?:GMT|UTC)\s*[+-]\s*\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|[A-Z]{2,5}\b))?"
+)
+_WEEKDAY_BEFORE = re.compile(
+    r"\b(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|urday)?\.?,?\s*$"
+    r"|\b(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi"
+    r"|jeudi|vendredi|samedi|dimanche),?\s*$",
+    re.IGNORECASE,
+)
+_JOINER = re.compile(r"[\s,|–—-]*(?:at|um|à|a las|alle|om|às|kl\.?)?[\s,|–—-]*", re.IGNORECASE)
+_LAST_DIGIT = re.compile(r".*\d", re.DOTALL)
+_UPDATE_WORDS = re.compile(
+    r"updat|modifi|aktualisiert|geändert|mis à jour|actualiz|aggiornat|bijgewerkt|atualiz",
+    re.IGNORECASE,
+)
+_DATE_HINTS = word_set(
+    """date time dates published publish pubdate posted timestamp dateline datetime meta byline
+    updated info details"""
+)
+_UPDATE_HINTS = word_set("updated update modified datemodified lastupdated")
+_MAX_LINE = 250
+_MAX_LINE_NODES = 20
+_BEFORE_HEADLINE = 15
+_AFTER_HEADLINE = 80
+_MAX_SCANNED = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    """A date found in a line of text, rewritten for ``parse_date``."""
+
+    value: str  # "15 Sep 2021 23:51:00 BST" or "2021-09-15"
+    raw: str  # the text as shown
+    updated: bool  # labelled as an update ("Updated 3 May 2021")
+
+
+def read_date_line(line: str) -> list[DateMention]:
+    """Return the dates written in a short line of text, in order."""
+    found: list[tuple[int, DateMention]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(line):
+            if any(start < match.end() and match.start() < end for start, end in taken):
+                continue
+            mention = _mention(line, match)
+            if mention is not None:
+                taken.append((match.start(), match.end()))
+                found.append(mention)
+    return [mention for _, mention in sorted(found, key=lambda pair: pair[0])]
+
+
+def _month_number(word: str) -> int | None:
+    if word.isdigit():
+        number = int(word)
+        return number if 1 <= number <= 12 else None
+    return _MONTH_NAMES.get(word.lower().rstrip("."))
+
+
+def _mention(line: str, match: re.Match[str]) -> tuple[int, DateMention] | None:
+    groups = match.groupdict()
+    if groups.get("first"):
+        first, second = int(groups["first"]), int(groups["second"])
+        if first > 12 >= second:
+            day, month = first, second
+        elif second > 12 >= first:
+            day, month = second, first
+        else:
+            return None
+    else:
+        number = _month_number(groups["month"])
+        if number is None:
+            return None
+        day, month = int(groups["day"]), number
+    year = int(groups["year"]) if groups.get("year") else 2000 + int(groups["short_year"])
+    if not 1 <= day <= 31:
+        return None
+    time_match = _TIME.match(line, _skip_joiners(line, match.end()))
+    if time_match is None:
+        time_match = _time_before(line, match.start())
+    start = min(match.start(), time_match.start()) if time_match else match.start()
+    end = max(match.end(), time_match.end()) if time_match else match.end()
+    weekday = _WEEKDAY_BEFORE.search(line, max(0, start - 12), start)
+    if weekday is not None:
+        start = weekday.start()
+    # The label is what precedes this date since the previous number ("| Updated ").
+    label = _LAST_DIGIT.sub("", line[max(0, start - 40) : start])
+    updated = bool(_UPDATE_WORDS.search(label))
+    raw = line[start:end].strip(" ,-–—|")
+    if time_match is None:
+        return start, DateMention(f"{year:04d}-{month:02d}-{day:02d}", raw, updated)
+    value = _with_time(year, month, day, time_match)
+    return (start, DateMention(value, raw, updated)) if value else None
+
+
+def _skip_joiners(line: str, index: int) -> int:
+    """Skip the words and punctuation that sit between a date and its time ("at", " - ")."""
+    found = _JOINER.match(line, index)
+    return found.end() if found else index
+
+
+def _time_before(line: str, index: int) -> re.Match[str] | None:
+    """Find a time written just before the date ("23:51, 15 September 2021")."""
+    last = None
+    for candidate in _TIME.finditer(line, max(0, index - 30), index):
+        last = candidate
+    if last is None or ":" not in last.group(0):
+        return None
+    # Only separators and perhaps a weekday may sit between the time and the date.
+    between = line[last.end() : index].strip(" ,-–—|")
+    if between and not _WEEKDAY_BEFORE.fullmatch(between + " "):
+        return None
+    return last
+
+
+def _with_time(year: int, month: int, day: int, found: re.Match[str]) -> str | None:
+    hour, minute = int(found["hour"]), int(found["minute"])
+    second = int(found["second"] or 0)
+    ampm = (found["ampm"] or "").lower().replace(".", "").replace(" ", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour > 23:
+        return None
+    zone = (found["zone"] or "").replace(" ", "")
+    if zone.isalpha() and zone not in _ZONES:
+        zone = ""  # an upper-case word after the time ("BY JANE DOE"), not a zone
+    if zone in _REGIONAL_ZONES:
+        try:
+            local = datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return None
+        offset = local.replace(tzinfo=ZoneInfo(_REGIONAL_ZONES[zone])).strftime("%z")
+        zone = offset
+    value = f"{day} {_MONTH_ABBR[month - 1]} {year} {hour:02d}:{minute:02d}:{second:02d}"
+    return f"{value} {zone}".strip()
+
+
+def find_dates(
+    root: HtmlElement, region: HtmlElement, headline: HtmlElement | None
+) -> tuple[list[Candidate[str]], list[Candidate[str]]]:
+    """Return ``(published, updated)`` candidates from the article's markup and date lines."""
+    published: list[Candidate[str]] = []
+    updated: list[Candidate[str]] = []
+    for element in root.iter():
+        prop = element.get("itemprop") if isinstance(element.tag, str) else None
+        if prop in ("datePublished", "dateModified") and element.tag != "meta":
+            value = element.get("datetime") or element.get("content") or element.text_content()
+            target = published if prop == "datePublished" else updated
+            if value and value.strip() and not in_furniture(element):
+                source = "time" if element.tag == "time" else "dom"
+                target.append(Candidate(value.strip(), source, f"itemprop={prop}"))
+    for element in region.iter("time"):
+        value = element.get("datetime")
+        if not value or not value.strip() or in_furniture(element, stop=region):
+            continue
+        target = updated if _labelled_update(element) else published
+        target.append(Candidate(value.strip(), "time", "<time datetime>"))
+    for mention in _date_lines(region, headline):
+        target = updated if mention.updated else published
+        target.append(Candidate(mention.value, "dom", "date line", mention.raw))
+    return published, updated
+
+
+def _labelled_update(element: HtmlElement) -> bool:
+    parent = element.getparent()
+    words = name_words(element) | (name_words(parent) if parent is not None else frozenset())
+    if not _UPDATE_HINTS.isdisjoint(words):
+        return True
+    before = (parent.text or "") if parent is not None else ""
+    return bool(_UPDATE_WORDS.search(before))
+
+
+def _date_lines(region: HtmlElement, headline: HtmlElement | None) -> list[DateMention]:
+    """Read dates from short lines right after (else just before) the headline; without a
+    headline, from the first elements named as dates ("post-date", "timestamp")."""
+    before: deque[HtmlElement] = deque(maxlen=_BEFORE_HEADLINE)
+    after: list[HtmlElement] = []
+    seen_headline = headline is None
+    for element in islice(region.iter(), _MAX_SCANNED):
+        if not isinstance(element.tag, str) or element.tag in SILENT_TAGS:
+            continue
+        if element is headline:
+            seen_headline = True
+        elif headline is None:
+            if not _DATE_HINTS.isdisjoint(name_words(element)):
+                after.append(element)
+        elif seen_headline:
+            after.append(element)
+        else:
+            before.append(element)
+        if len(after) >= _AFTER_HEADLINE:
+            break
+    for group in (after, list(reversed(before))):
+        for element in group:
+            line = _short_text(element)
+            if not line:
+                continue
+            mentions = read_date_line(line)
+            if mentions and not in_furniture(element, stop=region):
+                return mentions
+    return []
+
+
+def _short_text(element: HtmlElement) -> str | None:
+    """Return the element's text if it is a short line (bounded work on huge elements)."""
+    nodes = list(islice(element.iter(), _MAX_LINE_NODES + 1))
+    if len(nodes) > _MAX_LINE_NODES or any(node.tag in SILENT_TAGS for node in nodes):
+        return None
+    pieces: list[str] = []
+    size = 0
+    for piece in element.itertext():
+        size += len(piece)
+        if size > _MAX_LINE * 4:
+            return None
+        pieces.append(piece)
+    text = clean_text(" ".join(pieces))
+    return text if 6 <= len(text) <= _MAX_LINE else None

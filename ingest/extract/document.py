@@ -1,0 +1,29 @@
+"""Parse a page once into an lxml tree, tolerant of the HTML found in the wild."""
+
+from __future__ import annotations
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+from ingest.errors import ExtractError
+
+__all__ = ["parse_document"]
+
+
+def parse_document(html: str) -> HtmlElement:
+    """Parse ``html`` into the root ``<html>`` element, without comments."""
+    # Feeding UTF-8 bytes with an explicit encoding makes lxml ignore any charset the markup
+    # declares (the text is already decoded) and accept an XML declaration in a str.
+    # huge_tree lifts libxml2's 256-level nesting cap to 2048 so deep (but real) pages keep
+    # their text; the byte size is already capped by the fetcher.
+    parser = lxml.html.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+    )
+    # libxml2 turns NUL into U+FFFD; a NUL is never text, so it goes before parsing.
+    data = html.replace("\x00", "").encode("utf-8", errors="replace")
+    try:
+        root: HtmlElement = lxml.html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractError(f"the page could not be parsed as HTML: {exc}") from exc
+    return root

@@ -1,0 +1,96 @@
+"""Locate the headline element and the region of the page that holds the article."""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+from ingest.extract.boilerplate import furniture_kind
+from ingest.extract.text import clean_text
+
+__all__ = ["find_headline", "find_region", "in_furniture", "same_text"]
+
+_REGION_TAGS = frozenset(("article", "main"))
+# Furniture that never holds the article's own headline, date or byline.
+_FOREIGN = frozenset(
+    ("nav", "aside", "footer", "navigation", "comments", "related", "complementary", "hidden")
+)
+_MAX_HEADLINES = 50
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def same_text(a: str, b: str) -> bool:
+    """Return True when two short texts are the same up to case, spacing and punctuation."""
+    ka, kb = _key(a), _key(b)
+    return bool(ka) and ka == kb
+
+
+def in_furniture(element: HtmlElement, stop: HtmlElement | None = None) -> bool:
+    """Return True when ``element`` sits inside a sidebar, comment list, related list, nav..."""
+    node: HtmlElement | None = element
+    while node is not None and node is not stop:
+        found = furniture_kind(node)
+        if found is not None and found[0] in _FOREIGN:
+            return True
+        node = node.getparent()
+    return False
+
+
+def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
+    """Return the element showing the article's headline: the h1 matching a known title first."""
+    keys = [_key(title) for title in titles if title]
+    fallback: HtmlElement | None = None
+    fallback_in_region: HtmlElement | None = None
+    matching_in_furniture: HtmlElement | None = None
+    seen = 0
+    for element in root.iter("h1", "h2"):
+        text = clean_text(element.text_content())
+        if not text or seen >= _MAX_HEADLINES:
+            continue
+        seen += 1
+        key = _key(text)
+        matches = any(key == k or (len(key) > 20 and (key in k or k in key)) for k in keys)
+        if matches:
+            if not in_furniture(element):
+                return element
+            if matching_in_furniture is None:
+                matching_in_furniture = element
+        if element.tag != "h1" or len(text.split()) < 2 or in_furniture(element):
+            continue
+        fallback = fallback if fallback is not None else element
+        if fallback_in_region is None and _region_ancestor(element) is not None:
+            fallback_in_region = element
+    for choice in (matching_in_furniture, fallback_in_region, fallback):
+        if choice is not None:
+            return choice
+    return None
+
+
+def _region_ancestor(element: HtmlElement) -> HtmlElement | None:
+    for node in element.iterancestors():
+        if node.tag in _REGION_TAGS or node.get("role") == "main":
+            return node
+        if "article" in (node.get("itemtype") or "").lower():
+            return node
+    return None
+
+
+def find_region(root: HtmlElement, headline: HtmlElement | None) -> HtmlElement:
+    """Return the element enclosing the article: <article>/<main> around the headline if any."""
+    if headline is not None:
+        region = _region_ancestor(headline)
+        if region is not None:
+            return region
+        parent = headline.getparent()
+        grandparent = parent.getparent() if parent is not None else None
+        if grandparent is not None:
+            return grandparent
+        return parent if parent is not None else root
+    for tag in ("article", "main"):
+        found = root.find(f".//{tag}")
+        if found is not None:
+            return found
+    body = root.find("body")
+    return body if body is not None else root

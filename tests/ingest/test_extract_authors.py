@@ -1,0 +1,136 @@
+"""Authors: credit lines cleaned into people, best source first, organisations as last resort."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.extract import extract_article
+from ingest.extract.authors import clean_author_names
+
+URL = "https://news.example.com/a/story"
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+STORY = "".join(
+    f"<p>Paragraph {n} of the story says something long enough, with commas, to be prose.</p>"
+    for n in range(6)
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        pytest.param("By Jane Doe and John Roe", ["Jane Doe", "John Roe"], id="by-and"),
+        pytest.param("By Jane Doe, Staff Writer", ["Jane Doe"], id="job-title"),
+        pytest.param("Jane Doe Senior Correspondent", ["Jane Doe"], id="trailing-title"),
+        pytest.param("Jane Doe | Updated 3 May 2021, 10:00", ["Jane Doe"], id="updated-date"),
+        pytest.param("by Jane Doe jane.doe@example.com @janedoe", ["Jane Doe"], id="email-handle"),
+        pytest.param("Jane Doe https://example.com/jane", ["Jane Doe"], id="url"),
+        pytest.param(
+            "Jane Doe, John Roe & Ann Lee, Associated Press",
+            ["Jane Doe", "John Roe", "Ann Lee", "Associated Press"],
+            id="list",
+        ),
+        pytest.param(
+            "Von Max Mustermann und Erika Musterfrau",
+            ["Max Mustermann", "Erika Musterfrau"],
+            id="german",
+        ),
+        pytest.param("Par Jean Dupont et Marie Curie", ["Jean Dupont", "Marie Curie"], id="french"),
+        pytest.param("بقلم: أحمد سالم", ["أحمد سالم"], id="arabic"),
+        pytest.param("Автор: Иван Петров", ["Иван Петров"], id="russian"),
+        pytest.param("Ursula von der Leyen", ["Ursula von der Leyen"], id="particles"),
+        pytest.param("Posted by admin", [], id="admin"),
+        pytest.param("Share on Facebook", [], id="not-a-name"),
+        pytest.param("follow us on twitter", [], id="lowercase-words"),
+        pytest.param("Published 15 Sep 2021", [], id="date-only"),
+    ],
+)
+def test_clean_author_names(raw: str, names: list[str]) -> None:
+    assert clean_author_names(raw) == names
+
+
+def page(head: str = "", byline: str = "") -> str:
+    return (
+        f'<html lang="en"><head>{head}</head><body><article><h1>Headline of the story</h1>'
+        f"{byline}{STORY}</article>"
+        '<section class="comments"><span class="author">Commenter Name</span><p>Nice.</p></section>'
+        "</body></html>"
+    )
+
+
+def ld_author(value: str) -> str:
+    return (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Headline of the '
+        f'story", "author": {value}}}</script>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "byline", "authors", "source"),
+    [
+        pytest.param(
+            ld_author('[{"@type": "Person", "name": "Ada Byron"}, "Alan Turing"]'),
+            '<p class="byline">By Someone Else</p>',
+            ["Ada Byron", "Alan Turing"],
+            "jsonld",
+            id="jsonld-first",
+        ),
+        pytest.param(
+            ld_author('{"@type": "Organization", "name": "Example Wire"}')
+            + '<meta name="author" content="Grace Hopper">',
+            "",
+            ["Grace Hopper"],
+            "meta",
+            id="person-beats-organisation",
+        ),
+        pytest.param(
+            ld_author('{"@type": "NewsMediaOrganization", "name": "Example Wire"}'),
+            "",
+            ["Example Wire"],
+            "jsonld",
+            id="organisation-when-alone",
+        ),
+        pytest.param(
+            '<meta property="article:author" content="https://facebook.com/someone">',
+            '<span itemprop="author" itemscope><span itemprop="name">Linus Pauling</span></span>',
+            ["Linus Pauling"],
+            "dom",
+            id="url-meta-ignored-itemprop",
+        ),
+        pytest.param(
+            "",
+            '<div class="byline">By <a rel="author" href="/a">Rosalind Franklin</a>'
+            ' and <a rel="author" href="/b">Max Perutz</a></div>',
+            ["Rosalind Franklin", "Max Perutz"],
+            "dom",
+            id="rel-author-links",
+        ),
+        pytest.param(
+            '<meta name="author" content="JANE DOE"><meta name="author" content="jane doe">',
+            "",
+            ["JANE DOE"],
+            "meta",
+            id="dedupe-case-insensitive",
+        ),
+        pytest.param(
+            '<meta property="og:site_name" content="Example News">'
+            '<meta name="author" content="Example News">',
+            "",
+            ["Example News"],
+            "meta",
+            id="site-as-only-credit",
+        ),
+        pytest.param("", "", [], None, id="none-not-commenters"),
+    ],
+)
+def test_author_sources(head: str, byline: str, authors: list[str], source: str | None) -> None:
+    article = extract_article(page(head, byline), URL, now=NOW)
+    assert article.authors == authors
+    assert article.sources.get("authors") == source
+
+
+def test_byline_is_not_repeated_in_the_text() -> None:
+    article = extract_article(page("", "<p>By Jane Doe and John Roe</p>"), URL, now=NOW)
+    assert article.authors == ["Jane Doe", "John Roe"]
+    assert "Jane Doe" not in article.text

@@ -1,0 +1,272 @@
+"""Main text: furniture removal, container choice, JSON-LD reconciliation, fallbacks, bounds."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from datetime import UTC, datetime
+
+import lxml.html
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.errors import ExtractError
+from ingest.extract import extract_article, html_to_text
+from ingest.extract.boilerplate import furniture_kind
+from ingest.extract.reconcile import reconcile_with_jsonld
+from ingest.model import FeedEntry
+
+URL = "https://news.example.com/story"
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+PARAGRAPHS = [
+    f"Paragraph {word} of the story says something long enough, with commas, to be prose."
+    for word in ("one", "two", "three", "four", "five", "six")
+]
+STORY = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def text_of(body: str, head: str = "") -> str:
+    html = f'<html lang="en"><head>{head}</head><body>{body}</body></html>'
+    return extract_article(html, URL, now=NOW).text
+
+
+@pytest.mark.parametrize(
+    ("fragment", "text"),
+    [
+        ("<p>One</p><p>Two</p>", "One\n\nTwo"),
+        ("Plain &amp; simple\n\nSecond paragraph", "Plain & simple\n\nSecond paragraph"),
+        ("<div>Line<br>break</div>", "Line\n\nbreak"),
+        ("<ul><li>first</li><li>second</li></ul>", "first\n\nsecond"),
+        ("<p>Hello <script>alert(1)</script>world <style>p{}</style></p>", "Hello world"),
+        ("<p>\x00bad\x07 chars\u200b here</p>", "bad chars here"),
+        ("<pre>def f():\n    return 1</pre>", "def f():\n    return 1"),
+        ("<p>Tom &amp; Jerry &lt;3</p>", "Tom & Jerry <3"),
+        ("<p>  spaced \n\t out  </p>", "spaced out"),
+        ("", ""),
+        ("   ", ""),
+    ],
+)
+def test_html_to_text(fragment: str, text: str) -> None:
+    assert html_to_text(fragment) == text
+
+
+@pytest.mark.parametrize(
+    ("html", "kind"),
+    [
+        ('<div class="article__share-bar">x</div>', "share"),
+        ('<div class="socialShareButtons">x</div>', "share"),
+        ('<section class="most-read">x</section>', "related"),
+        ('<div id="newsletter-signup">x</div>', "newsletter"),
+        ('<div id="disqus_thread">x</div>', "comments"),
+        ('<div class="cookie-banner">x</div>', "consent"),
+        ('<div class="ad-slot">x</div>', "ad"),
+        ('<ol class="breadcrumbs">x</ol>', "breadcrumb"),
+        ('<div class="image-caption">x</div>', "caption"),
+        ("<figcaption>x</figcaption>", "caption"),
+        ('<div aria-label="Related stories">x</div>', "related"),
+        ('<div data-component="share-tools">x</div>', "share"),
+        ('<div role="navigation">x</div>', "navigation"),
+        ('<div style="display: none">x</div>', "hidden"),
+        ("<div hidden>x</div>", "hidden"),
+        ('<div class="sr-only">x</div>', "hidden"),
+        ('<div class="story-body">x</div>', None),
+        ('<article class="post category-comment tag-social">x</article>', None),
+        ('<div class="content has-sidebar">x</div>', None),
+        ('<div class="loader-head">x</div>', None),
+        ('<span aria-hidden="true">T</span>', None),
+    ],
+)
+def test_furniture_kind(html: str, kind: str | None) -> None:
+    element = lxml.html.fragment_fromstring(html)
+    found = furniture_kind(element)
+    assert (found[0] if found else None) == kind
+
+
+def test_story_inside_misnamed_wrapper_survives() -> None:
+    body = (
+        '<div class="page-with-sidebar wrapper-related"><div class="main">'
+        f"<h1>Headline of the story</h1>{STORY}</div>"
+        '<div class="sidebar"><p>Sidebar text long enough to be mistaken for prose.</p></div>'
+        "</div>"
+    )
+    assert text_of(body) == "\n\n".join(PARAGRAPHS)
+
+
+def test_furniture_inside_the_story_is_removed() -> None:
+    body = (
+        "<article><h1>Headline of the story</h1>"
+        '<div class="share-tools"><a href="#">Share on Facebook</a></div>'
+        f"{STORY[:200]}"
+        '<figure><img src="x.jpg"><figcaption>A caption, Photo: Agency</figcaption></figure>'
+        '<ul><li><a href="/1">Another headline elsewhere</a></li><li><a href="/2">And one more'
+        "</a></li></ul>"
+        f"{STORY[200:]}"
+        '<div class="newsletter">Sign up for our newsletter</div></article>'
+    )
+    text = text_of(body)
+    for furniture in ("Share on", "caption", "Another headline", "Sign up", "Headline of"):
+        assert furniture not in text
+    assert text.startswith(PARAGRAPHS[0]) and text.endswith(PARAGRAPHS[-1])
+
+
+def test_best_container_wins_over_boilerplate_rich_blocks() -> None:
+    teasers = "".join(
+        f'<div class="teaser"><a href="/{n}">Teaser headline number {n} that links away</a></div>'
+        for n in range(30)
+    )
+    body = f"<div>{teasers}</div><div class='entry'>{STORY}</div><div>{teasers}</div>"
+    assert text_of(body) == "\n\n".join(PARAGRAPHS)
+
+
+def test_output_has_no_markup_or_control_characters() -> None:
+    odd = "<p>Bad \x01 bytes &lt;b&gt;escaped&lt;/b&gt; and <i>tags</i>.</p>"
+    body = f"<article>{odd}{STORY}</article>"
+    text = text_of(body)
+    assert not CONTROL.search(text)
+    assert "<i>" not in text and "Bad bytes <b>escaped</b> and tags." in text
+
+
+FULL = " ".join(PARAGRAPHS)
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "article_body", "expected", "source"),
+    [
+        pytest.param(PARAGRAPHS, FULL, PARAGRAPHS, "dom", id="agree-keep-dom-breaks"),
+        pytest.param(
+            [*PARAGRAPHS[:3], "Advertisement: buy our fine products today, now!", *PARAGRAPHS[3:]],
+            FULL,
+            PARAGRAPHS,
+            "jsonld",
+            id="filter-dom-leftovers",
+        ),
+        pytest.param(
+            PARAGRAPHS,
+            " ".join(PARAGRAPHS[:2]) + " And the …",
+            PARAGRAPHS,
+            "dom",
+            id="ellipsis-truncated",
+        ),
+        pytest.param(
+            PARAGRAPHS, " ".join(PARAGRAPHS[:2]), PARAGRAPHS, "dom", id="prefix-truncated"
+        ),
+        pytest.param(
+            ["Subscribe to read this article."],
+            "\n".join(PARAGRAPHS),
+            PARAGRAPHS,
+            "jsonld",
+            id="dom-missed-the-story",
+        ),
+        pytest.param(PARAGRAPHS, "Too short.", PARAGRAPHS, "dom", id="short-jsonld-ignored"),
+        pytest.param(PARAGRAPHS, None, PARAGRAPHS, "dom", id="no-jsonld"),
+    ],
+)
+def test_reconcile_with_jsonld(
+    paragraphs: list[str], article_body: str | None, expected: list[str], source: str
+) -> None:
+    assert reconcile_with_jsonld(paragraphs, article_body) == (expected, source)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   \n ", id="blank"),
+        pytest.param(
+            "<html><head><title>x</title></head><body><nav>Menu</nav></body></html>", id="no-text"
+        ),
+    ],
+)
+def test_page_without_text_raises(html: str) -> None:
+    with pytest.raises(ExtractError):
+        extract_article(html, URL, now=NOW)
+
+
+def test_not_http_url_raises() -> None:
+    with pytest.raises(ExtractError):
+        extract_article(f"<p>{STORY}</p>", "ftp://example.com/a", now=NOW)
+
+
+def entry(content: str | None, summary: str | None = None) -> FeedEntry:
+    return FeedEntry(guid="1", link=URL, title="T", summary=summary, content=content)
+
+
+def test_feed_content_when_page_has_no_text() -> None:
+    html = "<html><body><div id='app'></div></body></html>"
+    article = extract_article(html, URL, entry=entry(f"<div>{STORY}</div>"), now=NOW)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+    assert article.sources["text"] == "feed"
+
+
+def test_feed_summary_when_page_text_is_a_stub() -> None:
+    html = "<html><body><p>Please enable cookies.</p></body></html>"
+    article = extract_article(html, URL, entry=entry(None, " ".join(PARAGRAPHS)), now=NOW)
+    assert article.text == " ".join(PARAGRAPHS)
+
+
+PATHOLOGICAL = {
+    "deep-nesting": "<div>" * 10_000 + "<p>deep</p>" + "</div>" * 10_000,
+    "huge-paragraph": "<article><p>" + "word, " * 850_000 + "</p></article>",
+    "many-links": "".join(f'<a href="/l{n}">link {n}</a> ' for n in range(50_000)) + STORY,
+    "many-list-links": "<ul>"
+    + "".join(f'<li><a href="/l{n}">link {n}</a></li>' for n in range(50_000))
+    + f"</ul>{STORY}",
+    "many-date-lines": "<h1>Headline of the story</h1>"
+    + '<div class="date">15 September 2021 23:51</div>' * 20_000
+    + STORY,
+}
+
+
+@pytest.mark.parametrize("name", list(PATHOLOGICAL))
+def test_pathological_pages_finish_quickly(name: str) -> None:
+    html = f"<html><body>{PATHOLOGICAL[name]}</body></html>".encode()
+    started = time.perf_counter()
+    with contextlib.suppress(ExtractError):  # giving up cleanly is fine; hanging is not
+        extract_article(html, URL, now=NOW)
+    assert time.perf_counter() - started < 2.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["p", "div", "li", "td", "span", "pre"]))
+def test_any_text_extracts_or_raises_extract_error(text: str, tag: str) -> None:
+    html = f"<html><body><article><{tag}>{text}</{tag}>{STORY}</article></body></html>"
+    article = extract_article(html, URL, now=NOW)
+    assert not CONTROL.search(article.text)
+    assert PARAGRAPHS[-1] in article.text
+
+
+def test_trailing_related_zone_and_widget_labels_are_cut() -> None:
+    first, rest = (
+        "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:3]),
+        "".join(f"<p>{p}</p>" for p in PARAGRAPHS[3:]),
+    )
+    body = (
+        f"<article>{first}<p>Advertisement</p><p>Read also:</p><p>Another story elsewhere</p>"
+        f"{rest}<h3>You may also like</h3><p>{PARAGRAPHS[0]} Teaser copy.</p>"
+        "<h3>Comments</h3><p>First comment, long enough to look like a real paragraph.</p>"
+        "</article>"
+    )
+    assert text_of(body) == "\n\n".join(PARAGRAPHS)
+
+
+def test_related_heading_early_in_the_text_does_not_end_it() -> None:
+    rest = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[1:])
+    body = f"<article><p>{PARAGRAPHS[0]}</p><h2>Comments</h2>{rest}</article>"
+    assert text_of(body) == "\n\n".join([PARAGRAPHS[0], "Comments", *PARAGRAPHS[1:]])
+
+
+def test_story_wrapped_in_furniture_is_read_in_a_second_pass() -> None:
+    # Each half of the story sits in a box with an unlucky name, and neither holds most of
+    # the page: setting both aside leaves nothing, so the page is read again without them.
+    halves = ["".join(f"<p>{p}</p>" for p in part) for part in (PARAGRAPHS[:3], PARAGRAPHS[3:])]
+    body = "".join(f'<div class="social-post-body">{half}</div>' for half in halves)
+    assert text_of(body) == "\n\n".join(PARAGRAPHS)
+
+
+def test_first_sentence_starting_with_by_is_kept() -> None:
+    first = "By the time the fire was out, the old mill had burned to the ground."
+    body = f"<article><h1>Fire at the mill</h1><p>{first}</p>{STORY}</article>"
+    assert text_of(body).startswith(first)

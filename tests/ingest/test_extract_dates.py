@@ -1,0 +1,103 @@
+"""Visible date lines near the headline, and which dates a page's markup offers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.dates import parse_date
+from ingest.extract import extract_article
+from ingest.extract.datelines import read_date_line
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+URL = "https://news.example.com/story"
+STORY = "".join(
+    f"<p>Paragraph {n} of the story says something long enough, with commas, to be prose.</p>"
+    for n in range(6)
+)
+
+
+def parsed(line: str) -> list[tuple[str | None, bool]]:
+    out = []
+    for mention in read_date_line(line):
+        value = parse_date(mention.value, now=NOW)
+        out.append((value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None, mention.updated))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("line", "dates"),
+    [
+        # A time without a zone is read as UTC: the page gives no better evidence.
+        pytest.param(
+            "Wednesday, 15 September, 2021 - 23:51",
+            [("2021-09-15T23:51:00Z", False)],
+            id="weekday-day-month-year-time",
+        ),
+        pytest.param(
+            "Published 15 Sep 2021, 23:51 BST", [("2021-09-15T22:51:00Z", False)], id="bst"
+        ),
+        pytest.param(
+            "Published 15 Sep 2021, 23:51 BST | Updated 16 Sep 2021, 08:00 BST",
+            [("2021-09-15T22:51:00Z", False), ("2021-09-16T07:00:00Z", True)],
+            id="published-and-updated",
+        ),
+        pytest.param(
+            "Updated 3:04 PM ET, Wed September 15, 2021",
+            [("2021-09-15T19:04:00Z", True)],
+            id="time-before-date-et-summer",
+        ),
+        pytest.param(
+            "January 5, 2022 at 9:30 a.m. ET", [("2022-01-05T14:30:00Z", False)], id="et-winter"
+        ),
+        pytest.param("15.09.2021, 14:30 Uhr", [("2021-09-15T14:30:00Z", False)], id="german"),
+        pytest.param("15. September 2021", [("2021-09-15T00:00:00Z", False)], id="german-month"),
+        pytest.param(
+            "le 15 septembre 2021 à 23h51", [("2021-09-15T23:51:00Z", False)], id="french"
+        ),
+        pytest.param("15 de septiembre de 2021", [("2021-09-15T00:00:00Z", False)], id="spanish"),
+        pytest.param("Posted on 2021-09-15", [("2021-09-15T00:00:00Z", False)], id="iso"),
+        pytest.param(
+            "Sept. 16, 2021 at 10:02 p.m. GMT+2", [("2021-09-16T20:02:00Z", False)], id="gmt-offset"
+        ),
+        pytest.param("13/04/2021 10:00", [("2021-04-13T10:00:00Z", False)], id="slashed-day-first"),
+        pytest.param("03/04/2021", [], id="slashed-ambiguous"),
+        pytest.param(
+            "Price 2.50 on 15 Sep 2021 BY JANE",
+            [("2021-09-15T00:00:00Z", False)],
+            id="no-false-time-or-zone",
+        ),
+        pytest.param("The 1990s were a long time ago", [], id="no-date"),
+        pytest.param("31 February 2021", [(None, False)], id="impossible-day"),
+    ],
+)
+def test_read_date_line(line: str, dates: list[tuple[str | None, bool]]) -> None:
+    assert parsed(line) == dates
+
+
+def test_date_line_beside_headline_not_sidebar() -> None:
+    html = (
+        '<html lang="en"><body><div class="sidebar"><h3>Most read</h3>'
+        '<div class="date">Monday, 13 September, 2021 - 08:00</div></div>'
+        '<div class="node"><h1>Headline of the story here</h1>'
+        '<div class="date">Wednesday, 15 September, 2021 - 23:51</div>'
+        f'<div class="content">{STORY}</div></div></body></html>'
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.published_at == datetime(2021, 9, 15, 23, 51, tzinfo=UTC)
+    assert article.published_raw == "Wednesday, 15 September, 2021 - 23:51"
+    assert article.sources["published_at"] == "dom"
+    assert "2021" not in article.text
+
+
+def test_updated_time_element_is_not_the_publication_date() -> None:
+    html = (
+        '<html lang="en"><body><article><h1>Headline of the story here</h1>'
+        '<p class="meta">Updated <time datetime="2021-09-16T09:00:00Z">16 Sep</time></p>'
+        '<span class="pub"><time datetime="2021-09-15T09:00:00Z">15 Sep</time></span>'
+        f"{STORY}</article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.published_at == datetime(2021, 9, 15, 9, tzinfo=UTC)
+    assert article.updated_at == datetime(2021, 9, 16, 9, tzinfo=UTC)
