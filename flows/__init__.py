@@ -1,0 +1,1 @@
+"""Prefect orchestration, settings and the ``newsflow`` command line."""

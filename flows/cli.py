@@ -1,0 +1,373 @@
+"""The ``newsflow`` command line. Flags override ``NEWSFLOW_*`` variables.
+
+Prefect is imported only by the commands that run flows, after its environment defaults are set,
+so ``newsflow articles`` and ``newsflow extract`` start fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from flows.output import render_table, write_csv, write_jsonl
+from flows.settings import Settings
+from ingest.errors import ConfigError, IngestError
+
+FEED_TABLE_COLUMNS = ("feed", "status", "new", "updated", "duplicates", "failed_pages", "seconds")
+stderr = Console(stderr=True)
+
+
+def _prefect_defaults() -> None:
+    """Prefect settings that make a one-shot CLI run behave on a small machine."""
+    # The ephemeral server can take ~20 s to start on 2 cores (PREFECT.md §7).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _errors_to_exit() -> Iterator[None]:
+    try:
+        yield
+    except IngestError as exc:
+        _fail(str(exc))
+
+
+def _parse_when(value: str | None, *, end: bool = False) -> datetime | None:
+    """An ISO date or date-time; a bare date means the start (or end) of that UTC day."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).date()
+            return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO date or date-time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@click.group()
+@click.version_option(package_name="newsflow")
+def main() -> None:
+    """newsflow: news feeds in, clean deduplicated articles out."""
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--feeds", "feeds_path", type=click.Path(dir_okay=False), help="Feeds file (.toml or .opml)."
+)
+@click.option("--db", "database_url", help="Database URL (sqlite:///... or postgresql://...).")
+@click.option("--tag", "tags", multiple=True, help="Only feeds with this tag (repeatable).")
+@click.option("--fail-on-error", is_flag=True, help="Exit 1 when any feed fails.")
+def ingest(
+    feeds_path: str | None, database_url: str | None, tags: tuple[str, ...], fail_on_error: bool
+) -> None:
+    """Run the ingest flow once through Prefect and print a per-feed table."""
+    with _errors_to_exit():
+        settings = Settings.load(feeds=feeds_path, database_url=database_url)
+        _check_before_starting(settings)
+        rows = run_ingest(settings, list(tags))
+    render_table(rows, FEED_TABLE_COLUMNS, title="newsflow ingest", widths={"feed": 60})
+    failed = [r for r in rows if r["status"] == "error"]
+    for row in failed:
+        click.echo(f"{row['feed']}: {row['error']}", err=True)
+    attempted = [r for r in rows if r["status"] != "parked"]
+    if attempted and len(failed) == len(attempted):
+        _fail(f"every feed failed ({len(failed)} of {len(rows)})")
+    if fail_on_error and failed:
+        _fail(f"{len(failed)} of {len(rows)} feeds failed")
+
+
+def _check_before_starting(settings: Settings) -> None:
+    """Refuse a bad feeds file or database URL before paying for Prefect's start-up."""
+    from ingest.sources import load_feeds
+    from storage.db import normalize_url
+
+    load_feeds(Path(settings.feeds))
+    normalize_url(settings.database_url)
+
+
+def run_ingest(settings: Settings, tags: list[str]) -> list[dict[str, Any]]:
+    """Run the ingest flow with a live progress display; return its per-feed rows."""
+    _prefect_defaults()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows import ingest as ingest_module
+
+    with Progress(
+        TextColumn("[bold]ingest[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("starting Prefect…", total=None)
+
+        def planned(n: int) -> None:
+            progress.update(bar, total=n, description="feeds")
+
+        def done(outcome: Any) -> None:
+            progress.update(bar, advance=1, description=f"{outcome.feed_url[:50]} {outcome.status}")
+
+        ingest_module.plan_listener, ingest_module.progress_listener = planned, done
+        try:
+            return asyncio.run(
+                ingest_module.ingest(
+                    feeds_path=str(settings.feeds),
+                    database_url=settings.database_url,
+                    tags=tags or None,
+                )
+            )
+        except IngestError:
+            raise
+        except Exception as exc:  # the pipeline itself broke: say why, exit 1
+            raise IngestError(f"the ingest run failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            ingest_module.plan_listener = ingest_module.progress_listener = None
+
+
+# --- articles ----------------------------------------------------------------------------------
+
+
+ARTICLE_TABLE_COLUMNS = ("id", "published_at", "site_name", "title", "word_count", "cluster_id")
+REVISION_TABLE_COLUMNS = ("id", "revised_at", "fetched_at", "title", "diff_summary")
+
+
+@main.command()
+@click.option("--db", "database_url", help="Database URL.")
+@click.option("--since", help="Published (else fetched) at or after this ISO date/time (UTC).")
+@click.option("--until", help="Published (else fetched) at or before this ISO date/time (UTC).")
+@click.option("--feed", "feed_url", help="Only articles from this feed URL.")
+@click.option("--unique", is_flag=True, help="One article per story.")
+@click.option(
+    "--cluster", "cluster_id", type=int, metavar="ID", help="Every outlet's copy of one story."
+)
+@click.option(
+    "--revisions",
+    "revisions_of",
+    type=int,
+    metavar="ID",
+    help="The earlier versions of one article instead of articles.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most N articles.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
+def articles(
+    database_url: str | None,
+    since: str | None,
+    until: str | None,
+    feed_url: str | None,
+    unique: bool,
+    cluster_id: int | None,
+    revisions_of: int | None,
+    limit: int | None,
+    fmt: str,
+) -> None:
+    """List stored articles, newest first."""
+    from storage.repository import (
+        ARTICLE_KEYS,
+        REVISION_KEYS,
+        ArticleQuery,
+        list_revisions,
+        query_articles,
+    )
+
+    if revisions_of is not None:
+        if since or until or feed_url or unique or cluster_id is not None:
+            raise click.UsageError("--revisions lists one article's versions: use it alone")
+        with _errors_to_exit(), _engine(database_url) as engine:
+            revisions = list_revisions(engine, revisions_of)[:limit]
+        _emit(revisions, fmt, REVISION_KEYS, REVISION_TABLE_COLUMNS, widths={"title": 50})
+        return
+    query = ArticleQuery(
+        since=_parse_when(since),
+        until=_parse_when(until, end=True),
+        feed_url=feed_url,
+        unique=unique,
+        cluster_id=cluster_id,
+        limit=limit,
+    )
+    with _errors_to_exit(), _engine(database_url) as engine:
+        rows = query_articles(engine, query)
+    _emit(rows, fmt, ARTICLE_KEYS, ARTICLE_TABLE_COLUMNS, widths={"title": 60})
+
+
+def _emit(
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    widths: dict[str, int] | None = None,
+) -> None:
+    if fmt == "jsonl":
+        write_jsonl(rows, sys.stdout)
+    elif fmt == "csv":
+        write_csv(rows, keys, sys.stdout)
+    else:
+        render_table(rows, columns, widths=widths)
+
+
+@contextmanager
+def _engine(database_url: str | None) -> Iterator[Any]:
+    from storage.db import ensure_schema, make_engine
+
+    settings = Settings.load(database_url=database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+
+FEED_KEYS = (
+    "url",
+    "name",
+    "last_fetched_at",
+    "last_status",
+    "last_error",
+    "consecutive_failures",
+    "next_fetch_at",
+    "article_count",
+)
+
+
+@main.group()
+def feeds() -> None:
+    """Inspect and manage the feeds the store knows."""
+
+
+@feeds.command("list")
+@click.option("--db", "database_url", help="Database URL.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
+def feeds_list(database_url: str | None, fmt: str) -> None:
+    """Every feed with its health: last status and error, failures, next fetch, articles."""
+    from storage.repository import list_feeds
+
+    with _errors_to_exit(), _engine(database_url) as engine:
+        rows = list_feeds(engine)
+    if fmt == "jsonl":
+        write_jsonl(rows, sys.stdout)
+    else:
+        render_table(rows, FEED_KEYS, widths={"url": 50, "last_error": 40})
+
+
+@feeds.command("reset")
+@click.argument("url")
+@click.option("--db", "database_url", help="Database URL.")
+def feeds_reset(url: str, database_url: str | None) -> None:
+    """Un-park a feed and clear its failure count so the next run fetches it."""
+    from storage.repository import reset_feed
+
+    with _errors_to_exit(), _engine(database_url) as engine:
+        if not reset_feed(engine, url):
+            raise ConfigError(f"no feed with URL {url} in the store")
+    click.echo(f"reset {url}")
+
+
+# --- extract -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option("--url", "base_url", help="The page's URL, for files (resolves links, canonical).")
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="json")
+@click.option("--explain", is_flag=True, help="Show where every field came from.")
+def extract(inputs: tuple[str, ...], base_url: str | None, fmt: str, explain: bool) -> None:
+    """Clean and extract pages without a database: one JSON object per input, in order."""
+    from flows.extract_cmd import extract_inputs
+
+    with _errors_to_exit():
+        results = extract_inputs(
+            list(inputs), base_url=base_url, settings=Settings.load(), explain=explain
+        )
+    if fmt == "jsonl":
+        write_jsonl(results, sys.stdout)
+    else:
+        from flows.output import jsonable
+
+        payload: Any = jsonable(results[0]) if len(results) == 1 else [jsonable(r) for r in results]
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--db", "database_url", help="Database URL.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(database_url: str | None, revision: str) -> None:
+    """Apply Alembic migrations."""
+    from storage.db import current_revision, make_engine, upgrade
+
+    with _errors_to_exit():
+        engine = make_engine(Settings.load(database_url=database_url).database_url)
+        try:
+            upgrade(engine, revision)
+            click.echo(f"database at revision {current_revision(engine)}")
+        finally:
+            engine.dispose()
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--keep", type=click.Path(dir_okay=False), help="Keep the demo database at this path."
+)
+def demo(keep: str | None) -> None:
+    """Serve the bundled sample site on loopback and ingest it into a temporary SQLite file."""
+    import tempfile
+
+    from flows.demo.server import serve_demo_site
+
+    with tempfile.TemporaryDirectory(prefix="newsflow-demo-") as tmp, serve_demo_site() as site:
+        db_path = Path(keep) if keep else Path(tmp) / "demo.db"
+        feeds_file = Path(tmp) / "feeds.toml"
+        feeds_file.write_text(site.feeds_toml(), encoding="utf-8")
+        click.echo(f"demo site at {site.base_url}, database {db_path}", err=True)
+        os.environ["NEWSFLOW_ALLOW_PRIVATE_NETWORKS"] = "true"  # the site is on 127.0.0.1
+        with _errors_to_exit():
+            settings = Settings.load(feeds=str(feeds_file), database_url=f"sqlite:///{db_path}")
+            rows = run_ingest(settings, [])
+        render_table(rows, FEED_TABLE_COLUMNS, title="newsflow demo: ingest", widths={"feed": 60})
+        from storage.db import make_engine
+        from storage.repository import ArticleQuery, query_articles
+
+        engine = make_engine(settings.database_url)
+        stored = query_articles(engine, ArticleQuery())
+        engine.dispose()
+        render_table(
+            stored,
+            ("id", "published_at", "site_name", "title", "authors", "language", "word_count"),
+            title="stored articles",
+            widths={"title": 50},
+        )

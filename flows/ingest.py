@@ -1,0 +1,237 @@
+"""The ``ingest`` flow: one Prefect task per feed (never per article), artifacts per run.
+
+The flow only orchestrates: every stage is a plain function in ``ingest/`` or ``storage/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.runtime import task_run
+
+from flows.settings import Settings
+from ingest.errors import ConfigError, TransientFetchError
+from ingest.http import Fetcher
+from ingest.model import FeedSource, FeedState
+from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
+from ingest.sources import load_feeds
+from storage.db import ensure_schema, make_engine
+from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
+
+FEED_RETRIES = 2
+#: Set by the command line to show live progress; called with each finished feed.
+progress_listener: Callable[[FeedOutcome], None] | None = None
+#: Set by the command line to learn how many feeds a run will fetch.
+plan_listener: Callable[[int], None] | None = None
+
+
+def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a feed only when it failed for a reason that may pass (not 4xx, not parse)."""
+    try:
+        state.result()
+    except TransientFetchError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="ingest-feed",
+    retries=FEED_RETRIES,
+    retry_delay_seconds=[2, 4],
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_retry_transient,
+    cache_policy=NONE,
+)
+async def ingest_feed(
+    source: FeedSource,
+    state: FeedState,
+    fetcher: Fetcher,
+    store: SqlStore,
+    config: PipelineConfig,
+) -> FeedOutcome:
+    """Fetch one feed and store its new articles, then record the feed's state."""
+    logger = get_run_logger()
+    outcome = await process_feed(source, state, fetcher=fetcher, store=store, config=config)
+    last_try = (task_run.run_count or 1) > FEED_RETRIES
+    if outcome.failed and outcome.transient and not outcome.retry_after and not last_try:
+        logger.warning("%s: %s (will retry)", source.url, outcome.error)
+        raise TransientFetchError(outcome.error or "transient failure", url=source.url)
+    await asyncio.to_thread(_record, store, outcome)
+    for warning in outcome.warnings[:20]:
+        logger.warning("%s: %s", source.url, warning)
+    if outcome.failed:
+        logger.warning("%s failed: %s", source.url, outcome.error)
+    else:
+        logger.info(
+            "%s: %s, %d new, %d updated, %d duplicates, %d failed pages",
+            source.url,
+            outcome.status,
+            outcome.new,
+            outcome.updated,
+            outcome.duplicates,
+            outcome.failed_pages,
+        )
+    if progress_listener is not None:
+        progress_listener(outcome)
+    return outcome
+
+
+def _record(store: SqlStore, outcome: FeedOutcome) -> None:
+    if outcome.next_fetch_at is None:
+        return
+    record_feed(
+        store.engine,
+        outcome.feed_url,
+        FeedUpdate(
+            status=outcome.status,
+            fetched_at=datetime.now(UTC),
+            next_fetch_at=outcome.next_fetch_at,
+            validators=outcome.validators,
+            error=outcome.error,
+            parked=outcome.parked,
+        ),
+    )
+
+
+def run_name() -> str:
+    return "ingest-" + datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def select_feeds(sources: list[FeedSource], tags: list[str] | None) -> list[FeedSource]:
+    """Enabled feeds, restricted to those carrying any of ``tags`` when given."""
+    wanted = set(tags or [])
+    return [s for s in sources if s.enabled and (not wanted or wanted & set(s.tags))]
+
+
+@flow(name="ingest", flow_run_name=run_name, log_prints=True)
+async def ingest(
+    feeds_path: str | None = None,
+    database_url: str | None = None,
+    tags: list[str] | None = None,
+    only_due: bool = False,
+) -> list[dict[str, Any]]:
+    """Fetch every selected feed once and store new articles; returns one row per feed."""
+    logger = get_run_logger()
+    settings = Settings.load(feeds=feeds_path, database_url=database_url)
+    sources = select_feeds(load_feeds(Path(settings.feeds)), tags)
+    if not sources:
+        raise ConfigError(
+            f"no enabled feeds in {settings.feeds}" + (f" with tags {tags}" if tags else "")
+        )
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        sync_feeds(engine, sources)
+        states = feed_states(engine, [s.url for s in sources])
+        now = datetime.now(UTC)
+        outcomes: list[FeedOutcome] = []
+        runnable: list[FeedSource] = []
+        for source in sources:
+            state = states.get(source.url, FeedState(source.url))
+            if state.parked:
+                outcomes.append(
+                    FeedOutcome(
+                        source.url,
+                        source.name,
+                        status="parked",
+                        error="parked after repeated failures: run `newsflow feeds reset URL`",
+                    )
+                )
+            elif only_due and state.next_fetch_at and state.next_fetch_at > now:
+                continue
+            else:
+                runnable.append(source)
+        if plan_listener is not None:
+            plan_listener(len(runnable))
+        store = SqlStore(engine)
+        config = settings.pipeline_config()
+        async with Fetcher(settings.http_config()) as fetcher:
+            outcomes += await asyncio.gather(
+                *(
+                    _guarded(s, states.get(s.url, FeedState(s.url)), fetcher, store, config)
+                    for s in runnable
+                )
+            )
+    finally:
+        engine.dispose()
+    rows = [_row(o) for o in outcomes]
+    await _publish(rows)
+    failed = [o for o in outcomes if o.failed]
+    if failed:
+        logger.warning("%d of %d feeds failed", len(failed), len(outcomes))
+    return rows
+
+
+async def _guarded(
+    source: FeedSource, state: FeedState, fetcher: Fetcher, store: SqlStore, config: PipelineConfig
+) -> FeedOutcome:
+    """Run one feed's task; a crash of that task becomes its error row, never the run's."""
+    try:
+        return await ingest_feed.with_options(task_run_name=task_name(source))(
+            source, state, fetcher, store, config
+        )
+    except Exception as exc:  # a bug or a retried-out transient error: record, don't stop
+        return FeedOutcome(
+            source.url, source.name, status="error", error=str(exc) or type(exc).__name__
+        )
+
+
+def task_name(source: FeedSource) -> str:
+    """A readable task-run name: the feed's host and path."""
+    parsed = urlsplit(source.url)
+    return f"feed-{parsed.netloc}{parsed.path}"[:120]
+
+
+def _row(outcome: FeedOutcome) -> dict[str, Any]:
+    return {
+        "feed": outcome.feed_url,
+        "name": outcome.name,
+        "status": outcome.status,
+        "new": outcome.new,
+        "updated": outcome.updated,
+        "duplicates": outcome.duplicates,
+        "failed_pages": outcome.failed_pages,
+        "error": outcome.error,
+        "seconds": outcome.seconds,
+    }
+
+
+async def _publish(rows: list[dict[str, Any]]) -> None:
+    """The run's table artifact (one row per feed) and markdown summary."""
+    await create_table_artifact(
+        table=rows, key="ingest-feeds", description="One row per feed: outcome of this run"
+    )
+    totals = {
+        k: sum(int(r[k]) for r in rows) for k in ("new", "updated", "duplicates", "failed_pages")
+    }
+    failed = [r for r in rows if r["status"] == "error"]
+    parked = [r for r in rows if r["status"] == "parked"]
+    lines = [
+        "# Ingest summary",
+        "",
+        f"- feeds: {len(rows)} ({len(failed)} failed, {len(parked)} parked)",
+        f"- new articles: {totals['new']}",
+        f"- updated: {totals['updated']}",
+        f"- duplicates: {totals['duplicates']}",
+        f"- failed pages: {totals['failed_pages']}",
+    ]
+    if failed:
+        lines += ["", "## Failed feeds", ""] + [f"- {r['feed']}: {r['error']}" for r in failed]
+    if parked:
+        lines += ["", "## Parked feeds", ""] + [f"- {r['feed']}" for r in parked]
+    await create_markdown_artifact(markdown="\n".join(lines), key="ingest-summary")
+
+
+def outcome_dict(outcome: FeedOutcome) -> dict[str, Any]:
+    return asdict(outcome)

@@ -1,0 +1,77 @@
+"""newsflow's configuration, read once from ``NEWSFLOW_*`` variables and passed down.
+
+Command-line flags override the environment (see :meth:`Settings.with_overrides`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest import __version__
+from ingest.errors import ConfigError
+from ingest.http import HttpConfig
+from ingest.pipeline import PipelineConfig
+
+PROJECT_URL = "https://github.com/newsflow/newsflow"
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every knob, with its ``NEWSFLOW_`` variable and default (README: Configuration)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///newsflow.db"
+    feeds: Path = Path("feeds.toml")
+    user_agent: str = f"newsflow/{__version__} (+{PROJECT_URL})"
+    allow_private_networks: bool = False
+    connect_timeout: float = Field(10.0, gt=0, le=300)
+    read_timeout: float = Field(10.0, gt=0, le=300)
+    total_timeout: float = Field(30.0, gt=0, le=600)
+    max_feed_bytes: int = Field(10 * MIB, gt=0)
+    max_page_bytes: int = Field(5 * MIB, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    per_host_concurrency: int = Field(2, ge=1, le=64)
+    max_concurrency: int = Field(16, ge=1, le=512)
+    fetch_interval_minutes: float = Field(15.0, gt=0, le=1440)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Read the environment once; flags given as overrides win. Bad values -> ConfigError."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from exc
+
+    def http_config(self) -> HttpConfig:
+        return HttpConfig(
+            user_agent=self.user_agent,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            total_timeout=self.total_timeout,
+            max_redirects=self.max_redirects,
+            per_host=self.per_host_concurrency,
+            max_connections=self.max_concurrency,
+            allow_private_networks=self.allow_private_networks,
+        )
+
+    def pipeline_config(self) -> PipelineConfig:
+        return PipelineConfig(
+            max_feed_bytes=self.max_feed_bytes,
+            max_page_bytes=self.max_page_bytes,
+            base_interval=timedelta(minutes=self.fetch_interval_minutes),
+        )
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "settings"
+        problems.append(f"NEWSFLOW_{name.upper()}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)

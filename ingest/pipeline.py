@@ -1,0 +1,318 @@
+"""One feed through every stage: fetch, parse, skip what is known, fetch pages, extract, store.
+
+This module only composes the stages; each stage is a plain function tested on its own. The
+store is anything with the :class:`ArticleStore` methods (``storage.repository.SqlStore``), so
+this package never imports the storage layer or Prefect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from ingest import schedule
+from ingest.dedup import content_hash, entry_hash, linkless_key
+from ingest.errors import (
+    ExtractError,
+    FetchError,
+    IngestError,
+    ParseError,
+    PermanentFetchError,
+    RateLimitedError,
+    TransientFetchError,
+)
+from ingest.extract import extract_article, html_to_text
+from ingest.http import Fetcher
+from ingest.model import (
+    Article,
+    ArticleRecord,
+    FeedEntry,
+    FeedSource,
+    FeedState,
+    FetchResult,
+    ParsedFeed,
+    RawPage,
+    SaveCounts,
+    Validators,
+)
+from ingest.parse import parse_feed
+from ingest.urls import canonicalize_url
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
+
+class ArticleStore(Protocol):
+    """What the pipeline needs from storage (sync; called from a worker thread)."""
+
+    def known(self, link_urls: Sequence[str]) -> dict[str, str | None]: ...
+
+    def save(self, feed_url: str, records: Sequence[ArticleRecord]) -> SaveCounts: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    max_feed_bytes: int = 10 * 1024 * 1024
+    max_page_bytes: int = 5 * 1024 * 1024
+    base_interval: timedelta = timedelta(minutes=15)
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    """What happened to one feed in one run: one row of the run's table."""
+
+    feed_url: str
+    name: str | None = None
+    status: str = "ok"  # ok | not_modified | error | parked
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    failed_pages: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    # What the feeds table should record (None: nothing, e.g. a parked feed left alone).
+    validators: Validators | None = None
+    next_fetch_at: datetime | None = None
+    parked: bool = False
+    retry_after: float | None = None
+    transient: bool = False
+    transient_page_failures: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "error"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Work:
+    """An entry worth turning into an article, with its identity keys."""
+
+    entry: FeedEntry
+    link_url: str | None  # None: the entry has no usable link, the feed carries the article
+    key_url: str  # the URL the store knows the article by
+    entry_hash: str
+
+
+async def process_feed(
+    source: FeedSource,
+    state: FeedState,
+    *,
+    fetcher: Fetcher,
+    store: ArticleStore,
+    config: PipelineConfig,
+    extract: Callable[..., Article] = extract_article,
+    now: Callable[[], datetime] = _utcnow,
+) -> FeedOutcome:
+    """Run one feed through the pipeline and say what happened; never raises an IngestError.
+
+    The caller records the outcome on the feed *after* this returns, i.e. after the articles
+    were saved, so validators are never stored for articles that were not.
+    """
+    started = time.monotonic()
+    outcome = FeedOutcome(feed_url=source.url, name=source.name)
+    try:
+        await _run(source, state, outcome, fetcher, store, config, extract, now)
+    except (FetchError, ParseError) as exc:
+        _fail(outcome, exc, state, config, now())
+    outcome.seconds = round(time.monotonic() - started, 3)
+    return outcome
+
+
+async def _run(
+    source: FeedSource,
+    state: FeedState,
+    outcome: FeedOutcome,
+    fetcher: Fetcher,
+    store: ArticleStore,
+    config: PipelineConfig,
+    extract: Callable[..., Article],
+    now: Callable[[], datetime],
+) -> None:
+    response = await fetcher.fetch(
+        source.url, max_bytes=config.max_feed_bytes, validators=state.validators, accept=FEED_ACCEPT
+    )
+    fetched_at = now()
+    if response.not_modified:
+        outcome.status = "not_modified"
+        outcome.validators = _merge_validators(state.validators, response)
+        outcome.next_fetch_at = schedule.after_success(
+            fetched_at,
+            base=config.base_interval,
+            cache_control=response.headers.get("cache-control"),
+        ).next_fetch_at
+        return
+    parsed = parse_feed(response.body, url=response.url, headers=response.headers, now=fetched_at)
+    outcome.warnings.extend(parsed.warnings)
+    work = _plan(source.url, parsed, outcome)
+    known = await asyncio.to_thread(store.known, [w.key_url for w in work])
+    todo = []
+    for item in work:
+        if item.key_url in known and known[item.key_url] == item.entry_hash:
+            outcome.duplicates += 1  # stored and unchanged: not downloaded again
+        else:
+            todo.append(item)
+    records = await asyncio.gather(
+        *(
+            _article_record(item, response.url, fetcher, config, extract, now, outcome)
+            for item in todo
+        )
+    )
+    saved = await asyncio.to_thread(store.save, source.url, [r for r in records if r is not None])
+    outcome.new += saved.new
+    outcome.updated += saved.updated
+    outcome.duplicates += saved.duplicates
+    # A page that failed for a passing reason is retried next run only if the feed is fetched
+    # again in full, so keep the old validators (no 304) until those pages made it in. A page
+    # that is gone (404) is not worth refetching the feed for.
+    retry_pages = outcome.transient_page_failures > 0
+    outcome.validators = state.validators if retry_pages else response.validators
+    outcome.next_fetch_at = schedule.after_success(
+        fetched_at,
+        base=config.base_interval,
+        ttl_minutes=parsed.ttl_minutes,
+        cache_control=response.headers.get("cache-control"),
+    ).next_fetch_at
+
+
+def _merge_validators(old: Validators, response: FetchResult) -> Validators:
+    """A 304 may carry fresh validators (RFC 9111 §4.3.4); keep the old ones otherwise."""
+    new = response.validators
+    return Validators(new.etag or old.etag, new.last_modified or old.last_modified)
+
+
+def _plan(feed_url: str, parsed: ParsedFeed, outcome: FeedOutcome) -> list[_Work]:
+    """Give every entry its identity; collapse entries that are one article (tracking variants)."""
+    guid_counts: dict[str, int] = {}
+    for entry in parsed.entries:
+        if entry.guid:
+            guid_counts[entry.guid] = guid_counts.get(entry.guid, 0) + 1
+    seen_guids: set[str] = set()
+    planned: dict[str, _Work] = {}
+    for entry in parsed.entries:
+        link_url = _canonical_or_none(entry.link, feed_url)
+        if link_url is not None:
+            key = link_url
+        else:
+            repeated = bool(entry.guid) and entry.guid in seen_guids
+            key = f"{feed_url}#entry-{linkless_key(feed_url, entry, repeated_guid=repeated)}"
+        if entry.guid:
+            seen_guids.add(entry.guid)
+        if key in planned:
+            outcome.duplicates += 1
+            continue
+        planned[key] = _Work(entry, link_url, key, entry_hash(entry))
+    return list(planned.values())
+
+
+def _canonical_or_none(link: str | None, base: str) -> str | None:
+    if not link:
+        return None
+    try:
+        return canonicalize_url(link, base)
+    except ValueError:
+        return None
+
+
+async def _article_record(
+    item: _Work,
+    feed_url: str,
+    fetcher: Fetcher,
+    config: PipelineConfig,
+    extract: Callable[..., Article],
+    now: Callable[[], datetime],
+    outcome: FeedOutcome,
+) -> ArticleRecord | None:
+    """Download and extract one entry's page; a failure counts and never stops the feed."""
+    entry = item.entry
+    try:
+        if item.link_url is None:
+            article = _article_from_entry(item, feed_url, now())
+            raw = None
+        else:
+            page = await fetcher.fetch(
+                entry.link or item.link_url, max_bytes=config.max_page_bytes, accept=PAGE_ACCEPT
+            )
+            raw = RawPage(page.url, page.content_type, page.body)
+            article = await asyncio.to_thread(
+                extract,
+                page.body,
+                page.url,
+                content_type=page.content_type,
+                entry=entry,
+                now=now(),
+            )
+    except (FetchError, ExtractError) as exc:
+        outcome.failed_pages += 1
+        if isinstance(exc, TransientFetchError):
+            outcome.transient_page_failures += 1
+        message = f"{entry.link or item.key_url}: {exc}"
+        outcome.warnings.append(message)
+        log.warning("page failed: %s", message)
+        return None
+    return ArticleRecord(
+        article=article,
+        link_url=item.key_url,
+        guid=entry.guid,
+        entry_hash=item.entry_hash,
+        content_hash=content_hash(article.text),
+        fetched_at=now(),
+        raw=raw,
+    )
+
+
+def _article_from_entry(item: _Work, feed_url: str, fetched_at: datetime) -> Article:
+    """An article carried whole by the feed (no link to follow)."""
+    entry = item.entry
+    text = html_to_text(entry.content or entry.summary or "")
+    if not text and not entry.title:
+        raise ExtractError("entry has no link, no title and no text")
+    url = entry.guid if entry.guid and entry.guid.startswith(("http://", "https://")) else feed_url
+    return Article(
+        url=url,
+        canonical_url=item.key_url,
+        title=entry.title,
+        text=text,
+        authors=list(entry.authors),
+        published_at=entry.published_at,
+        published_raw=entry.published_raw,
+        updated_at=entry.updated_at,
+        language=entry.language,
+        image_url=entry.image_url,
+        tags=list(entry.tags),
+        sources={"title": "feed", "text": "feed", "published_at": "feed"},
+    )
+
+
+def _fail(
+    outcome: FeedOutcome, exc: IngestError, state: FeedState, config: PipelineConfig, at: datetime
+) -> None:
+    outcome.status = "error"
+    outcome.error = str(exc)
+    outcome.transient = isinstance(exc, TransientFetchError)
+    outcome.retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+    gone = isinstance(exc, PermanentFetchError) and exc.status == 410
+    plan = schedule.after_failure(
+        at,
+        base=config.base_interval,
+        failures=state.consecutive_failures + 1,
+        retry_after=outcome.retry_after,
+        gone=gone,
+    )
+    outcome.next_fetch_at = plan.next_fetch_at
+    outcome.parked = plan.parked
+    log.warning("feed %s failed: %s", outcome.feed_url, exc)

@@ -1,0 +1,193 @@
+"""End to end: the demo site on loopback, the ingest flow, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from flows.demo.server import SiteServer, load_expected, serve_demo_site
+from flows.output import jsonable
+from storage.db import make_engine
+from storage.repository import ArticleQuery, list_feeds, query_articles
+
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness", "allow_loopback")]
+
+# An article listed by two feeds is stored by whichever feed gets there first.
+SHARED = {
+    "/courier/2021/09/16/harbour-footbridge-reopens.html": {"/courier/rss.xml", "/courier/atom.xml"}
+}
+COMPARED = (
+    "title",
+    "authors",
+    "published_at",
+    "updated_at",
+    "language",
+    "description",
+    "image_url",
+    "tags",
+    "site_name",
+    "canonical_url",
+    "text",
+    "word_count",
+)
+
+
+@pytest.fixture
+def site() -> Iterator[SiteServer]:
+    with serve_demo_site() as server:
+        yield server
+
+
+@pytest.fixture
+def feeds_file(site: SiteServer, tmp_path: Path) -> Path:
+    path = tmp_path / "feeds.toml"
+    path.write_text(site.feeds_toml(), encoding="utf-8")
+    return path
+
+
+def run_flow(feeds_file: Path, db_url: str, **kwargs: Any) -> list[dict[str, Any]]:
+    from flows.ingest import ingest
+
+    return asyncio.run(ingest(feeds_path=str(feeds_file), database_url=db_url, **kwargs))
+
+
+def stored(db_url: str) -> list[dict[str, Any]]:
+    engine = make_engine(db_url)
+    try:
+        return [jsonable(r) for r in query_articles(engine, ArticleQuery())]
+    finally:
+        engine.dispose()
+
+
+def test_demo_site_is_stored_exactly_and_second_run_is_conditional(
+    site: SiteServer, feeds_file: Path, db_url: str
+) -> None:
+    expected = load_expected(site.base_url)
+    rows = {r["feed"].removeprefix(site.base_url): r for r in run_flow(feeds_file, db_url)}
+
+    per_feed = expected["counts"]["per_feed"]
+    assert {path: rows[path]["failed_pages"] for path in per_feed} == {
+        path: c["failed_pages"] for path, c in per_feed.items()
+    }
+    assert sum(r["new"] for r in rows.values()) == expected["counts"]["totals"]["new"]
+    assert sum(r["duplicates"] for r in rows.values()) == expected["counts"]["totals"]["duplicates"]
+    assert all(r["status"] == "ok" for r in rows.values())
+
+    articles = {a["canonical_url"].removeprefix(site.base_url): a for a in stored(db_url)}
+    assert sorted(articles) == sorted(expected["articles"])
+    for path, want in expected["articles"].items():
+        got = articles[path]
+        assert {k: got[k] for k in COMPARED} == {k: want[k] for k in COMPARED}, path
+        feed_path = got["feed_url"].removeprefix(site.base_url)
+        assert feed_path in SHARED.get(path, {want["feed_url"]}), path
+
+    # Second run: conditional requests only, no page downloaded, no row added.
+    site.clear_requests()
+    again = run_flow(feeds_file, db_url)
+    assert {r["status"] for r in again} == {"not_modified"}
+    assert sum(r["new"] + r["updated"] for r in again) == 0
+    paths = [r.path for r in site.requests]
+    assert sorted(paths) == sorted(f["path"] for f in expected["feeds"])
+    assert all("if-none-match" in {k.lower() for k in r.headers} for r in site.requests), (
+        site.requests
+    )
+    assert len(stored(db_url)) == len(articles)
+
+
+def test_cli_ingest_then_articles_jsonl_and_feeds_list(
+    site: SiteServer, feeds_file: Path, db_url: str
+) -> None:
+    from flows.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["ingest", "--feeds", str(feeds_file), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(main, ["articles", "--db", db_url, "--format", "jsonl"])
+    assert listed.exit_code == 0, listed.output
+    import json
+
+    objects = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(objects) == load_expected(site.base_url)["counts"]["stored"]
+    assert all(
+        list(o)
+        == [
+            "id",
+            "url",
+            "canonical_url",
+            "feed_url",
+            "guid",
+            "title",
+            "authors",
+            "published_at",
+            "updated_at",
+            "language",
+            "description",
+            "image_url",
+            "tags",
+            "site_name",
+            "text",
+            "word_count",
+            "content_hash",
+            "cluster_id",
+            "duplicate_of",
+            "fetched_at",
+        ]
+        for o in objects
+    )
+    feeds = runner.invoke(main, ["feeds", "list", "--db", db_url, "--format", "jsonl"])
+    rows = [json.loads(line) for line in feeds.stdout.splitlines()]
+    assert {r["last_status"] for r in rows} == {"ok"}
+    assert sum(r["article_count"] for r in rows) == len(objects)
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        pytest.param([], 1, id="every-feed-failed"),
+        pytest.param(["--fail-on-error"], 1, id="fail-on-error"),
+    ],
+)
+def test_cli_exit_codes_when_feeds_fail(
+    site: SiteServer, tmp_path: Path, args: list[str], exit_code: int
+) -> None:
+    from flows.cli import main
+
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(f'[[feeds]]\nurl = "{site.base_url}/nothing-here.xml"\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["ingest", "--feeds", str(feeds), "--db", f"sqlite:///{tmp_path / 'x.db'}", *args]
+    )
+    assert result.exit_code == exit_code
+    assert "not found (404)" in result.output
+
+
+def test_cli_exit_zero_when_some_feeds_fail(
+    site: SiteServer, feeds_file: Path, tmp_path: Path
+) -> None:
+    from flows.cli import main
+
+    feeds = tmp_path / "mixed.toml"
+    feeds.write_text(
+        feeds_file.read_text() + f'\n[[feeds]]\nurl = "{site.base_url}/missing.xml"\n',
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    result = CliRunner().invoke(main, ["ingest", "--feeds", str(feeds), "--db", db])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(db)
+    [bad] = [f for f in list_feeds(engine) if f["url"].endswith("/missing.xml")]
+    engine.dispose()
+    assert (bad["last_status"], bad["last_error"], bad["consecutive_failures"]) == (
+        "error",
+        "not found (404)",
+        1,
+    )
+    failing = CliRunner().invoke(
+        main, ["ingest", "--feeds", str(feeds), "--db", db, "--fail-on-error"]
+    )
+    assert failing.exit_code == 1

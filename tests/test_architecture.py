@@ -1,0 +1,82 @@
+"""Meta-tests that keep the structure honest (STYLE.md habit 9)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", ["ingest", "storage"])
+def test_plain_packages_never_import_prefect(package: str) -> None:
+    offenders = [
+        str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py") if "prefect" in _imports(p)
+    ]
+    assert offenders == []
+
+
+def test_ingest_does_not_depend_on_storage_or_flows() -> None:
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "ingest").rglob("*.py")
+        if _imports(p) & {"storage", "flows"}
+    ]
+    assert offenders == []
+
+
+def test_feedparser_only_ever_gets_bytes() -> None:
+    """feedparser.parse(str) opens local paths and URLs (RELIABILITY.md §2)."""
+    calls = []
+    for path in (ROOT / "ingest").rglob("*.py"):
+        for match in re.finditer(r"feedparser\.parse\(([^,)]*)", path.read_text(encoding="utf-8")):
+            calls.append((path.name, match.group(1).strip()))
+    assert calls, "expected the parse layer to call feedparser.parse"
+    assert all("BytesIO" in arg for _, arg in calls), calls
+
+
+def test_every_cli_command_is_documented() -> None:
+    from flows.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = []
+    for name, command in main.commands.items():
+        subcommands = getattr(command, "commands", None)
+        for full in (
+            [f"newsflow {name} {sub}" for sub in subcommands]
+            if subcommands
+            else [f"newsflow {name}"]
+        ):
+            if f"`{full}" not in readme:
+                missing.append(full)
+    assert missing == []
+
+
+def test_alembic_head_matches_models(tmp_path: Path) -> None:
+    """Autogenerate against a freshly migrated database finds nothing to do."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.db import ensure_schema, make_engine
+    from storage.models import Base
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
