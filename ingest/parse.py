@@ -47,8 +47,11 @@ _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 _SKIPPED_TAGS = ("script", "style", "noscript", "template")  # text dropped with the element
 _BREAK_TAGS = ("br", "p", "div", "li", "tr", "td", "th", "hr", "h1", "h2", "h3", "h4")
 
+# The root element decides: some feeds carry an XHTML DOCTYPE before <rss> (feedparser's
+# illformed/always_strip_doctype.xml).
 _HTML_PAGE = re.compile(
-    rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])",
+    rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
+    rb"(?:<!doctype\s+html[^>]*>\s*(?:<!--.*?-->\s*)*)?<html[\s>]",
     re.IGNORECASE | re.DOTALL,
 )
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -58,6 +61,10 @@ _DOCTYPE_CLOSERS = {b'"': b'"', b"'": b"'", b"<!--": b"-->"}
 _COMMENT_CLOSE = re.compile(r"--\s*>")  # how sgmllib ends a comment
 _SPACES = re.compile(r"\s+")
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # NUL breaks Postgres
+# Not text either: C1 controls (mis-decoded cp1252), and what lxml refuses in a string.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# "<" runs an HTML parser would read as the start of a tag, comment, declaration or PI.
+_MARKUP_START = re.compile(r"<+(?=[A-Za-z/!?])")
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _EMAIL_THEN_NAME = re.compile(r"\S+@\S+\s*\(([^()]*)\)")  # "jane@x.com (Jane Doe)"
 _NAME_THEN_EMAIL = re.compile(r"([^<>]*?)\s*[<(]\s*\S+@\S+\s*[>)]")  # "Jane Doe <jane@x.com>"
@@ -390,7 +397,8 @@ def _markup_text(markup: str) -> str:
         return ""
     lxml.etree.strip_elements(root, *_SKIPPED_TAGS, with_tail=False)
     for element in root.iter(*_BREAK_TAGS):
-        element.tail = " " + (element.tail or "")
+        # "&#1;" is parsed into a control character, which lxml refuses to set back.
+        element.tail = " " + _NOT_TEXT.sub("", element.tail or "")
     return "".join(text for text in root.itertext() if isinstance(text, str))
 
 
@@ -404,7 +412,9 @@ def _plain_text(value: Any, limit: int) -> str | None:
         if "<" not in text and "&" not in text:
             break
         text = _markup_text(_UNSTORABLE.sub("", text))
-    text = _SPACES.sub(" ", _UNSTORABLE.sub("", text)).strip()
+    # Markup escaped more than twice is left as text, but never as something a browser runs.
+    text = _MARKUP_START.sub("", _NOT_TEXT.sub("", text))
+    text = _SPACES.sub(" ", text).strip()
     return text[:limit].rstrip() or None
 
 

@@ -40,7 +40,7 @@ from ingest.model import (
     SaveCounts,
     Validators,
 )
-from ingest.parse import parse_feed
+from ingest.parse import discover_feed_links, parse_feed
 from ingest.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,11 @@ class FeedOutcome:
     retry_after: float | None = None
     transient: bool = False
     transient_page_failures: int = 0
+    # Extraction health of the pages extracted in this run (a site redesign shows up here).
+    extracted: int = 0
+    with_date: int = 0
+    with_author: int = 0
+    long_body: int = 0
 
     @property
     def failed(self) -> bool:
@@ -156,30 +161,26 @@ async def _run(
             cache_control=response.headers.get("cache-control"),
         ).next_fetch_at
         return
-    parsed = parse_feed(response.body, url=response.url, headers=response.headers, now=fetched_at)
+    parsed, discovered = await _parse_or_discover(response, fetcher, config, fetched_at)
+    if discovered is not None:
+        outcome.warnings.append(f"the feed URL serves an HTML page; read its feed {discovered.url}")
+        response = discovered
     outcome.warnings.extend(parsed.warnings)
-    work = _plan(source.url, parsed, outcome)
-    known = await asyncio.to_thread(store.known, [w.key_url for w in work])
-    todo = []
-    for item in work:
-        if item.key_url in known and known[item.key_url] == item.entry_hash:
-            outcome.duplicates += 1  # stored and unchanged: not downloaded again
-        else:
-            todo.append(item)
-    records = await asyncio.gather(
-        *(
-            _article_record(item, response.url, fetcher, config, extract, now, outcome)
-            for item in todo
-        )
+    await store_entries(
+        source.url,
+        parsed.entries,
+        outcome,
+        fetcher=fetcher,
+        store=store,
+        config=config,
+        extract=extract,
+        now=now,
+        base_url=response.url,
     )
-    saved = await asyncio.to_thread(store.save, source.url, [r for r in records if r is not None])
-    outcome.new += saved.new
-    outcome.updated += saved.updated
-    outcome.duplicates += saved.duplicates
     # A page that failed for a passing reason is retried next run only if the feed is fetched
     # again in full, so keep the old validators (no 304) until those pages made it in. A page
     # that is gone (404) is not worth refetching the feed for.
-    retry_pages = outcome.transient_page_failures > 0
+    retry_pages = outcome.transient_page_failures > 0 or discovered is not None
     outcome.validators = state.validators if retry_pages else response.validators
     outcome.next_fetch_at = schedule.after_success(
         fetched_at,
@@ -189,21 +190,97 @@ async def _run(
     ).next_fetch_at
 
 
+async def store_entries(
+    feed_url: str,
+    entries: Sequence[FeedEntry],
+    outcome: FeedOutcome,
+    *,
+    fetcher: Fetcher,
+    store: ArticleStore,
+    config: PipelineConfig,
+    extract: Callable[..., Article] = extract_article,
+    now: Callable[[], datetime] = _utcnow,
+    base_url: str | None = None,
+) -> None:
+    """Turn entries into stored articles, counting into ``outcome``; skip what is known.
+
+    Used for a feed's entries and for backfills (sitemap URLs, archive pages): an entry whose
+    article is stored and unchanged is not downloaded again.
+    """
+    work = _plan(feed_url, entries, outcome)
+    known = await asyncio.to_thread(store.known, [w.key_url for w in work])
+    todo = []
+    for item in work:
+        if item.key_url in known and known[item.key_url] == item.entry_hash:
+            outcome.duplicates += 1  # stored and unchanged: not downloaded again
+        else:
+            todo.append(item)
+    records = await asyncio.gather(
+        *(
+            _article_record(item, base_url or feed_url, fetcher, config, extract, now, outcome)
+            for item in todo
+        )
+    )
+    extracted = [r for r in records if r is not None]
+    _count_health(outcome, [r.article for r in extracted if r.raw is not None])
+    saved = await asyncio.to_thread(store.save, feed_url, extracted)
+    outcome.new += saved.new
+    outcome.updated += saved.updated
+    outcome.duplicates += saved.duplicates
+
+
+LONG_BODY_WORDS = 100
+
+
+def _count_health(outcome: FeedOutcome, articles: Sequence[Article]) -> None:
+    outcome.extracted += len(articles)
+    outcome.with_date += sum(a.published_at is not None for a in articles)
+    outcome.with_author += sum(bool(a.authors) for a in articles)
+    outcome.long_body += sum(a.word_count > LONG_BODY_WORDS for a in articles)
+
+
+async def _parse_or_discover(
+    response: FetchResult, fetcher: Fetcher, config: PipelineConfig, now: datetime
+) -> tuple[ParsedFeed, FetchResult | None]:
+    """Parse the feed; when the URL serves an HTML page, follow the feed it advertises."""
+    # In a worker thread: a 10 MiB feed takes seconds to parse, and a blocked event loop
+    # would stall every other feed's fetches until their deadlines expire.
+    try:
+        return await asyncio.to_thread(_parse, response, now), None
+    except ParseError as exc:
+        links = [
+            u for u in discover_feed_links(response.body, url=response.url) if u != response.url
+        ]
+        if not links:
+            raise
+        log.info("%s is an HTML page advertising %s", response.url, links[0])
+        try:
+            found = await fetcher.fetch(
+                links[0], max_bytes=config.max_feed_bytes, accept=FEED_ACCEPT
+            )
+            parsed = await asyncio.to_thread(_parse, found, now)
+        except (FetchError, ParseError) as inner:
+            raise ParseError(
+                f"{exc}; its advertised feed {links[0]} failed too: {inner}"
+            ) from inner
+        return parsed, found
+
+
+def _parse(response: FetchResult, now: datetime) -> ParsedFeed:
+    return parse_feed(response.body, url=response.url, headers=response.headers, now=now)
+
+
 def _merge_validators(old: Validators, response: FetchResult) -> Validators:
     """A 304 may carry fresh validators (RFC 9111 §4.3.4); keep the old ones otherwise."""
     new = response.validators
     return Validators(new.etag or old.etag, new.last_modified or old.last_modified)
 
 
-def _plan(feed_url: str, parsed: ParsedFeed, outcome: FeedOutcome) -> list[_Work]:
+def _plan(feed_url: str, entries: Sequence[FeedEntry], outcome: FeedOutcome) -> list[_Work]:
     """Give every entry its identity; collapse entries that are one article (tracking variants)."""
-    guid_counts: dict[str, int] = {}
-    for entry in parsed.entries:
-        if entry.guid:
-            guid_counts[entry.guid] = guid_counts.get(entry.guid, 0) + 1
     seen_guids: set[str] = set()
     planned: dict[str, _Work] = {}
-    for entry in parsed.entries:
+    for entry in entries:
         link_url = _canonical_or_none(entry.link, feed_url)
         if link_url is not None:
             key = link_url

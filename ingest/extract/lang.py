@@ -4,6 +4,7 @@ clearly wrong."""
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -45,8 +46,18 @@ def normalize_language(value: str | None) -> str | None:
     return _RENAMED.get(code, code)
 
 
-@cache
+_MODEL_LOCK = threading.Lock()
+
+
 def _identifier() -> LanguageIdentifier:
+    # Pages are extracted in worker threads, and @cache does not stop two of them loading the
+    # model at once: each load costs about 100 MB, so six threads took 550 MB at startup.
+    with _MODEL_LOCK:
+        return _load_identifier()
+
+
+@cache
+def _load_identifier() -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     # Only two-letter codes: the model also knows ISO 639-3 varieties newsflow cannot store.
     identifier.set_languages([code for code in identifier.labels if len(code) == 2])

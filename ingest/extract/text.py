@@ -48,6 +48,8 @@ SILENT_TAGS = word_set(
 )
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/]")
+# "<" runs an HTML parser would read as the start of a tag, comment, declaration or PI.
+_MARKUP_START = re.compile(r"<+(?=[A-Za-z/!?])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
 
@@ -141,6 +143,16 @@ def parse_fragment(fragment: str) -> HtmlElement:
 
 def html_to_text(fragment: str) -> str:
     """Turn a feed summary or content (HTML or plain text) into paragraphs of plain text."""
+    text = _markup_to_text(fragment)
+    if not _MARKUP_START.search(text):
+        return text
+    # The feed escaped its markup once more than it should ("&lt;p&gt;"): read it again, as
+    # titles are; what is still markup after that is left as text a browser will not run.
+    paragraphs = (_markup_to_text(p) for p in _BLANK_LINES.split(text))
+    return _MARKUP_START.sub("", join_blocks([p for p in paragraphs if p]))
+
+
+def _markup_to_text(fragment: str) -> str:
     if not fragment or not fragment.strip():
         return ""
     if not _TAG_LIKE.search(fragment):
