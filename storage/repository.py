@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, or_, select, update
+from sqlalchemy import Engine, Row, Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ingest.errors import ConfigError
 from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
-from storage.models import ArticleRow, FeedRow, RawPageRow
+from ingest.neardup import describe_changes
+from storage.clusters import link_article, lock_clusters
+from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow
 
 #: Rows per transaction when saving (RELIABILITY.md §4: at most 500).
 BATCH_SIZE = 500
@@ -50,7 +53,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(session: Session) -> Any:
+def dialect_insert(session: Session) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT."""
     return (
         postgresql.insert
@@ -66,7 +69,7 @@ def sync_feeds(engine: Engine, sources: Iterable[FeedSource]) -> None:
     """Make sure every configured feed has a row; refresh names and tags."""
     now = _now()
     with Session(engine) as session, session.begin():
-        insert = _insert(session)
+        insert = dialect_insert(session)
         for source in sources:
             stmt = insert(FeedRow).values(
                 url=source.url,
@@ -213,6 +216,7 @@ class SqlStore:
         batch = list(unique.values())
         for chunk in _chunks(batch, BATCH_SIZE):
             with Session(self.engine) as session, session.begin():
+                lock_clusters(session)
                 feed_id = session.scalar(select(FeedRow.id).where(FeedRow.url == feed_url))
                 for record in chunk:
                     counts += _save_one(session, feed_id, record)
@@ -250,6 +254,20 @@ def _article_values(record: ArticleRecord) -> dict[str, Any]:
     }
 
 
+def _same_text(
+    session: Session, record: ArticleRecord, exclude: int | None = None
+) -> Row[int, int | None, int | None] | None:
+    """The earliest other article with exactly this text (None for an empty text)."""
+    if not record.article.text.strip():
+        return None  # "no text" is not a story two pages can share
+    stmt = select(ArticleRow.id, ArticleRow.feed_id, ArticleRow.cluster_id).where(
+        ArticleRow.content_hash == record.content_hash
+    )
+    if exclude is not None:
+        stmt = stmt.where(ArticleRow.id != exclude)
+    return session.execute(stmt.order_by(ArticleRow.id).limit(1)).first()
+
+
 def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> SaveCounts:
     canonical = record.article.canonical_url
     existing = session.scalars(
@@ -260,19 +278,14 @@ def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> S
     if existing is not None:
         return _update_existing(session, existing, record)
 
-    twin = session.scalars(
-        select(ArticleRow)
-        .where(ArticleRow.content_hash == record.content_hash)
-        .order_by(ArticleRow.id)
-        .limit(1)
-    ).first()
+    twin = _same_text(session, record)
     if twin is not None and twin.feed_id == feed_id:
         return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
 
     values = _article_values(record)
     values.update(feed_id=feed_id, created_at=record.fetched_at)
     stmt = (
-        _insert(session)(ArticleRow)
+        dialect_insert(session)(ArticleRow)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[ArticleRow.canonical_url])
         .returning(ArticleRow.id)
@@ -280,15 +293,18 @@ def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> S
     new_id = session.scalar(stmt)
     if new_id is None:  # another run stored it between our check and our insert
         return SaveCounts(duplicates=1)
-    if twin is not None:  # another outlet carries the same text: one story
-        representative = twin.duplicate_of or twin.id
-        link: dict[str, int | None] = {
-            "cluster_id": twin.cluster_id or representative,
-            "duplicate_of": representative,
-        }
-    else:
-        link = {"cluster_id": new_id, "duplicate_of": None}
-    session.execute(update(ArticleRow).where(ArticleRow.id == new_id).values(**link))
+    cluster = link_article(
+        session,
+        new_id,
+        record.article.text,
+        record.article.language,
+        same_text_cluster=twin.cluster_id if twin is not None else None,
+    )
+    session.execute(
+        update(ArticleRow)
+        .where(ArticleRow.id == new_id)
+        .values(cluster_id=cluster, duplicate_of=None if cluster == new_id else cluster)
+    )
     if record.raw is not None:
         session.add(
             RawPageRow(
@@ -307,6 +323,20 @@ def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -
         if row.entry_hash != record.entry_hash:
             row.entry_hash = record.entry_hash  # remember the entry so we stop refetching
         return SaveCounts(duplicates=1)
+    session.add(
+        ArticleRevisionRow(
+            article_id=row.id,
+            revised_at=record.fetched_at,
+            fetched_at=row.fetched_at,
+            updated_at=row.updated_at,
+            title=row.title,
+            text=row.text,
+            content_hash=row.content_hash,
+            diff_summary=describe_changes(
+                row.title, row.text, record.article.title, record.article.text
+            ),
+        )
+    )
     values = _article_values(record)
     values.pop("canonical_url")
     page_updated = record.article.updated_at
@@ -317,6 +347,15 @@ def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -
     )
     for key, value in values.items():
         setattr(row, key, value)
+    twin = _same_text(session, record, exclude=row.id)
+    link_article(
+        session,
+        row.id,
+        record.article.text,
+        record.article.language,
+        cluster_id=row.cluster_id if row.cluster_id is not None else row.id,
+        same_text_cluster=twin.cluster_id if twin is not None else None,
+    )
     if record.raw is not None:
         raw = session.get(RawPageRow, row.id)
         body = zlib.compress(record.raw.body, 6)
@@ -345,13 +384,12 @@ class ArticleQuery:
     until: datetime | None = None
     feed_url: str | None = None
     unique: bool = False
+    cluster_id: int | None = None
     limit: int | None = None
 
 
 def _article_select(query: ArticleQuery) -> Select[ArticleRow, str]:
-    stmt = select(ArticleRow, FeedRow.url).outerjoin(
-        FeedRow, FeedRow.id == ArticleRow.feed_id
-    )
+    stmt = select(ArticleRow, FeedRow.url).outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
     if query.since is not None:
         stmt = stmt.where(when >= query.since)
@@ -361,6 +399,8 @@ def _article_select(query: ArticleQuery) -> Select[ArticleRow, str]:
         stmt = stmt.where(FeedRow.url == query.feed_url)
     if query.unique:
         stmt = stmt.where(ArticleRow.duplicate_of.is_(None))
+    if query.cluster_id is not None:
+        stmt = stmt.where(ArticleRow.cluster_id == query.cluster_id)
     stmt = stmt.order_by(when.desc(), ArticleRow.id.desc())
     if query.limit is not None:
         stmt = stmt.limit(query.limit)
@@ -389,3 +429,30 @@ def raw_page(engine: Engine, article_id: int) -> bytes | None:
     with Session(engine) as session:
         row = session.get(RawPageRow, article_id)
         return zlib.decompress(row.body) if row is not None else None
+
+
+#: Keys of an earlier version of an article, as ``newsflow articles --revisions`` shows it.
+REVISION_KEYS = (
+    "id",
+    "article_id",
+    "revised_at",
+    "fetched_at",
+    "updated_at",
+    "title",
+    "diff_summary",
+    "content_hash",
+    "text",
+)
+
+
+def list_revisions(engine: Engine, article_id: int) -> list[dict[str, Any]]:
+    """Earlier versions of an article, newest first, each with how the next one differs."""
+    with Session(engine) as session:
+        if session.get(ArticleRow, article_id) is None:
+            raise ConfigError(f"no article with id {article_id} in the store")
+        rows = session.scalars(
+            select(ArticleRevisionRow)
+            .where(ArticleRevisionRow.article_id == article_id)
+            .order_by(ArticleRevisionRow.revised_at.desc(), ArticleRevisionRow.id.desc())
+        )
+        return [{key: getattr(row, key) for key in REVISION_KEYS} for row in rows]

@@ -90,8 +90,14 @@ def test_batch_is_deduplicated_before_insert(store: SqlStore) -> None:
     ("second", "expected"),
     [
         pytest.param(record("/one"), SaveCounts(duplicates=1), id="unchanged"),
-        pytest.param(record("/one", entry="e2"), SaveCounts(duplicates=1), id="entry-changed-text-same"),
-        pytest.param(record("/one", "A corrected body.", entry="e2"), SaveCounts(updated=1), id="text-changed"),
+        pytest.param(
+            record("/one", entry="e2"), SaveCounts(duplicates=1), id="entry-changed-text-same"
+        ),
+        pytest.param(
+            record("/one", "A corrected body.", entry="e2"),
+            SaveCounts(updated=1),
+            id="text-changed",
+        ),
     ],
 )
 def test_refetch_updates_only_when_content_changed(
@@ -131,7 +137,13 @@ def test_known_matches_link_or_canonical(store: SqlStore) -> None:
 def test_feed_health_is_recorded_and_reset(store: SqlStore) -> None:
     engine = store.engine
     for n in range(3):
-        record_feed(engine, FEED_A, FeedUpdate("error", T0, T0 + timedelta(minutes=15 * 2**n), error="timed out after 30 s"))
+        record_feed(
+            engine,
+            FEED_A,
+            FeedUpdate(
+                "error", T0, T0 + timedelta(minutes=15 * 2**n), error="timed out after 30 s"
+            ),
+        )
     state = feed_states(engine, [FEED_A])[FEED_A]
     assert state.consecutive_failures == 3
     record_feed(engine, FEED_A, FeedUpdate("error", T0, T0, error="gone (410)", parked=True))
@@ -149,8 +161,10 @@ def test_feed_health_is_recorded_and_reset(store: SqlStore) -> None:
 def test_query_filters(store: SqlStore) -> None:
     store.save(FEED_A, [record("/old", "old text", published=T0 - timedelta(days=3))])
     store.save(FEED_B, [record("/new", "new text", site="https://b.example", published=T0)])
+
     def titles(**kw: object) -> list[str]:
         return [r["canonical_url"] for r in query_articles(store.engine, ArticleQuery(**kw))]  # type: ignore[arg-type]
+
     assert titles() == ["https://b.example/new", "https://a.example/old"]
     assert titles(since=T0 - timedelta(days=1)) == ["https://b.example/new"]
     assert titles(until=T0 - timedelta(days=1)) == ["https://a.example/old"]

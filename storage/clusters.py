@@ -1,0 +1,128 @@
+"""Story clusters: the persistent near-duplicate index and cluster assignment.
+
+Every article has a ``cluster_id``: the id of its cluster's representative, the earliest stored
+article of the story (``duplicate_of`` is NULL on the representative and the representative's id
+on every other member). Two articles are linked when they have the same content hash, or when
+:func:`ingest.neardup.same_story` says so and their languages do not differ. A cluster is a
+connected component of those links: when a new text matches articles of two clusters, the two
+merge into the one with the smaller id. Links are symmetric and never removed, so the grouping
+does not depend on the order in which articles arrive; only which copy represents it does.
+
+Finding the candidates costs one indexed query per article, whatever the store holds: only
+articles sharing an LSH band key (``article_bands``) are read, and each is verified from its
+stored signature (``article_signatures``, read by primary key), never from its text.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from ingest.neardup import Fingerprint, band_keys, fingerprint, same_language, same_story
+from storage.models import ArticleBandRow, ArticleRow, ArticleSignatureRow
+
+# Any constant works; it only has to be the same in every newsflow process.
+_PG_CLUSTER_LOCK = 0x636C7573
+
+
+def lock_clusters(session: Session) -> None:
+    """Serialize cluster assignment across processes until the transaction ends.
+
+    Two Postgres transactions storing copies of one story at the same time would not see each
+    other's rows and would start two clusters. SQLite needs nothing: ``BEGIN IMMEDIATE``
+    already lets one writer in at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CLUSTER_LOCK})
+
+
+def link_article(
+    session: Session,
+    article_id: int,
+    body: str,
+    language: str | None,
+    *,
+    cluster_id: int | None = None,
+    same_text_cluster: int | None = None,
+) -> int:
+    """Index an article's text and join it to every cluster it matches; return its cluster.
+
+    ``cluster_id`` is the article's current cluster (None for a new article, which starts as
+    its own); ``same_text_cluster`` the cluster of another article with the same content hash.
+    A text already indexed (an article whose content changed) is re-indexed; the article keeps
+    its cluster and may only gain links, so a revision never splits a story.
+    """
+    clusters = {cluster_id if cluster_id is not None else article_id}
+    if same_text_cluster is not None:
+        clusters.add(same_text_cluster)
+    if cluster_id is not None:
+        _unindex(session, article_id)
+    fp = fingerprint(body)
+    if fp is not None:
+        clusters |= _matching_clusters(session, article_id, fp, language)
+        _index(session, article_id, fp)
+    winner = min(clusters)
+    losers = clusters - {winner}
+    if losers:
+        session.execute(
+            update(ArticleRow)
+            .where(ArticleRow.cluster_id.in_(sorted(losers)))
+            .values(cluster_id=winner, duplicate_of=winner)
+            # keep rows already loaded in this session (a batch's earlier articles) current
+            .execution_options(synchronize_session="evaluate")
+        )
+    return winner
+
+
+def _matching_clusters(
+    session: Session, article_id: int, fp: Fingerprint, language: str | None
+) -> set[int]:
+    """Clusters of the stored articles that share a band key with ``fp`` and pass verification.
+
+    Two primary-key lookups rather than one join: their plans stay index scans even on a
+    Postgres that has no statistics yet, and most articles stop after the first.
+    """
+    candidates = session.scalars(
+        select(ArticleBandRow.article_id)
+        .where(ArticleBandRow.key.in_(band_keys(fp)), ArticleBandRow.article_id != article_id)
+        .distinct()
+    ).all()
+    if not candidates:
+        return set()
+    rows = session.execute(
+        select(
+            ArticleRow.id,
+            ArticleRow.cluster_id,
+            ArticleRow.language,
+            ArticleSignatureRow.shingle_count,
+            ArticleSignatureRow.signature,
+        )
+        .join(ArticleSignatureRow, ArticleSignatureRow.article_id == ArticleRow.id)
+        .where(ArticleRow.id.in_(sorted(candidates)))
+        .order_by(ArticleRow.id)
+    )
+    found: set[int] = set()
+    for other_id, other_cluster, other_language, count, signature in rows:
+        cluster = other_cluster if other_cluster is not None else other_id
+        if cluster in found or not same_language(language, other_language):
+            continue
+        if same_story(fp, Fingerprint(signature, count)):
+            found.add(cluster)
+    return found
+
+
+def _index(session: Session, article_id: int, fp: Fingerprint) -> None:
+    session.execute(
+        insert(ArticleSignatureRow).values(
+            article_id=article_id, shingle_count=fp.shingle_count, signature=fp.signature
+        )
+    )
+    session.execute(
+        insert(ArticleBandRow),
+        [{"key": key, "article_id": article_id} for key in sorted(set(band_keys(fp)))],
+    )
+
+
+def _unindex(session: Session, article_id: int) -> None:
+    session.execute(delete(ArticleBandRow).where(ArticleBandRow.article_id == article_id))
+    session.execute(delete(ArticleSignatureRow).where(ArticleSignatureRow.article_id == article_id))
