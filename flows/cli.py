@@ -90,7 +90,7 @@ def ingest(
     failed = [r for r in rows if r["status"] == "error"]
     for row in failed:
         click.echo(f"{row['feed']}: {row['error']}", err=True)
-    attempted = [r for r in rows if r["status"] != "parked"]
+    attempted = [r for r in rows if r["status"] not in ("parked", "skipped")]
     if attempted and len(failed) == len(attempted):
         _fail(f"every feed failed ({len(failed)} of {len(rows)})")
     if fail_on_error and failed:
@@ -144,6 +144,118 @@ def run_ingest(settings: Settings, tags: list[str]) -> list[dict[str, Any]]:
             raise IngestError(f"the ingest run failed: {type(exc).__name__}: {exc}") from exc
         finally:
             ingest_module.plan_listener = ingest_module.progress_listener = None
+
+
+# --- backfill / serve -------------------------------------------------------------------------
+
+
+BACKFILL_COLUMNS = (
+    "day",
+    "status",
+    "feeds",
+    "pages",
+    "new",
+    "updated",
+    "duplicates",
+    "failed_pages",
+)
+
+
+@main.command()
+@click.option("--since", required=True, help="First day (YYYY-MM-DD, UTC), inclusive.")
+@click.option("--until", required=True, help="Last day (YYYY-MM-DD, UTC), inclusive.")
+@click.option("--feeds", "feeds_path", type=click.Path(dir_okay=False), help="Feeds file.")
+@click.option("--db", "database_url", help="Database URL.")
+@click.option(
+    "--source",
+    type=click.Choice(["sitemap", "archive", "reprocess"]),
+    default="sitemap",
+    show_default=True,
+    help="Sitemaps, archived/paged feeds, or re-extraction of stored pages (no network).",
+)
+@click.option("--tag", "tags", multiple=True, help="Only feeds with this tag (repeatable).")
+def backfill(
+    since: str,
+    until: str,
+    feeds_path: str | None,
+    database_url: str | None,
+    source: str,
+    tags: tuple[str, ...],
+) -> None:
+    """Ingest a past period, day by day; re-running skips finished days."""
+    from ingest.backfill import day_range
+
+    with _errors_to_exit():
+        day_range(since, until, today=datetime.now(UTC).date())  # refuse before any work
+        settings = Settings.load(feeds=feeds_path, database_url=database_url)
+        _check_before_starting(settings)
+        _prefect_defaults()
+        from flows.backfill import backfill as backfill_flow
+
+        try:
+            rows = asyncio.run(
+                backfill_flow(
+                    since=since,
+                    until=until,
+                    source=source,
+                    feeds_path=str(settings.feeds),
+                    database_url=settings.database_url,
+                    tags=list(tags) or None,
+                )
+            )
+        except IngestError:
+            raise
+        except Exception as exc:
+            raise IngestError(f"the backfill failed: {type(exc).__name__}: {exc}") from exc
+    if rows:
+        render_table(rows, BACKFILL_COLUMNS, title="newsflow backfill")
+    else:
+        click.echo("nothing to do: every day of the range is already done", err=True)
+
+
+@main.command()
+@click.option("--feeds", "feeds_path", type=click.Path(dir_okay=False), help="Feeds file.")
+@click.option("--db", "database_url", help="Database URL.")
+@click.option(
+    "--interval",
+    "interval_minutes",
+    type=click.FloatRange(min=1),
+    default=15,
+    show_default=True,
+    help="Minutes between scheduled ingests.",
+)
+@click.option("--cron", help="A cron schedule (UTC) for ingest instead of --interval.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=2, show_default=True, help="Flow runs at once."
+)
+def serve(
+    feeds_path: str | None,
+    database_url: str | None,
+    interval_minutes: float,
+    cron: str | None,
+    limit: int,
+) -> None:
+    """Serve ingest/scheduled, backfill/manual and maintenance/daily from this process."""
+    with _errors_to_exit():
+        settings = Settings.load(feeds=feeds_path, database_url=database_url)
+        _check_before_starting(settings)
+        if not os.environ.get("PREFECT_API_URL"):
+            raise ConfigError(
+                "newsflow serve needs a Prefect server: start one with `prefect server start` "
+                "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+            )
+    _prefect_defaults()
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import served_deployments
+
+    deployments = served_deployments(
+        feeds_path=str(Path(settings.feeds).resolve()),
+        database_url=settings.database_url,
+        interval_minutes=interval_minutes,
+        cron=cron,
+    )
+    prefect_serve(*deployments, limit=limit)
 
 
 # --- articles ----------------------------------------------------------------------------------

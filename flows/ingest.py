@@ -16,15 +16,19 @@ from urllib.parse import urlsplit
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.events import emit_event
 from prefect.runtime import task_run
 
 from flows.settings import Settings
 from ingest.errors import ConfigError, TransientFetchError
+from ingest.health import HealthCounts, health_drops
 from ingest.http import Fetcher
 from ingest.model import FeedSource, FeedState
 from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
 from ingest.sources import load_feeds
 from storage.db import ensure_schema, make_engine
+from storage.health import recent_health, record_health
+from storage.leases import acquire_many, new_holder, release
 from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
 
 FEED_RETRIES = 2
@@ -67,7 +71,15 @@ async def ingest_feed(
     if outcome.failed and outcome.transient and not outcome.retry_after and not last_try:
         logger.warning("%s: %s (will retry)", source.url, outcome.error)
         raise TransientFetchError(outcome.error or "transient failure", url=source.url)
-    await asyncio.to_thread(_record, store, outcome)
+    drops = await asyncio.to_thread(_record, store, outcome)
+    for drop in drops:
+        logger.warning("extraction health: %s: %s", source.url, drop)
+        emit_event(
+            event="newsflow.extraction-health.dropped",
+            resource={"prefect.resource.id": f"newsflow.feed.{source.url}"},
+            payload={"feed": source.url, "problem": drop},
+        )
+    outcome.health_warnings = drops
     for warning in outcome.warnings[:20]:
         logger.warning("%s: %s", source.url, warning)
     if outcome.failed:
@@ -87,9 +99,13 @@ async def ingest_feed(
     return outcome
 
 
-def _record(store: SqlStore, outcome: FeedOutcome) -> None:
+def _record(store: SqlStore, outcome: FeedOutcome) -> list[str]:
+    """Record the feed's state and this run's extraction health; return health drops."""
     if outcome.next_fetch_at is None:
-        return
+        return []
+    now = HealthCounts(outcome.extracted, outcome.with_date, outcome.with_author, outcome.long_body)
+    drops = health_drops(now, recent_health(store.engine, outcome.feed_url))
+    record_health(store.engine, outcome.feed_url, datetime.now(UTC), now)
     record_feed(
         store.engine,
         outcome.feed_url,
@@ -102,6 +118,11 @@ def _record(store: SqlStore, outcome: FeedOutcome) -> None:
             parked=outcome.parked,
         ),
     )
+    return drops
+
+
+def lease_name(feed_url: str) -> str:
+    return f"feed:{feed_url}"
 
 
 def run_name() -> str:
@@ -152,17 +173,27 @@ async def ingest(
                 continue
             else:
                 runnable.append(source)
+        holder = new_holder()
+        held = acquire_many(engine, [lease_name(s.url) for s in runnable], holder)
+        for source in runnable:
+            if lease_name(source.url) not in held:
+                logger.info("%s is being fetched by another run: skipped", source.url)
+                outcomes.append(FeedOutcome(source.url, source.name, status="skipped"))
+        runnable = [s for s in runnable if lease_name(s.url) in held]
         if plan_listener is not None:
             plan_listener(len(runnable))
         store = SqlStore(engine)
         config = settings.pipeline_config()
-        async with Fetcher(settings.http_config()) as fetcher:
-            outcomes += await asyncio.gather(
-                *(
-                    _guarded(s, states.get(s.url, FeedState(s.url)), fetcher, store, config)
-                    for s in runnable
+        try:
+            async with Fetcher(settings.http_config()) as fetcher:
+                outcomes += await asyncio.gather(
+                    *(
+                        _guarded(s, states.get(s.url, FeedState(s.url)), fetcher, store, config)
+                        for s in runnable
+                    )
                 )
-            )
+        finally:
+            release(engine, held, holder)
     finally:
         engine.dispose()
     rows = [_row(o) for o in outcomes]
@@ -204,6 +235,7 @@ def _row(outcome: FeedOutcome) -> dict[str, Any]:
         "failed_pages": outcome.failed_pages,
         "error": outcome.error,
         "seconds": outcome.seconds,
+        "health": "; ".join(outcome.health_warnings) or None,
     }
 
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     per_host_concurrency: int = Field(2, ge=1, le=64)
     max_concurrency: int = Field(16, ge=1, le=512)
     fetch_interval_minutes: float = Field(15.0, gt=0, le=1440)
+    raw_page_retention_days: int = Field(90, ge=0)
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

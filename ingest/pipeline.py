@@ -93,6 +93,7 @@ class FeedOutcome:
     with_date: int = 0
     with_author: int = 0
     long_body: int = 0
+    health_warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:

@@ -6,10 +6,12 @@ Times are UTC. JSON columns hold lists of strings (authors, tags) or small dicts
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -106,3 +109,87 @@ class RawPageRow(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArticleSignatureRow(Base):
+    """An article's MinHash signature (``ingest.neardup``), to verify near-duplicate candidates."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    shingle_count: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArticleBandRow(Base):
+    """One LSH band key of an article. The band number is hashed into the key, so one index on
+    ``key`` (the primary key's first column) finds every article sharing any band."""
+
+    __tablename__ = "article_bands"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ArticleRevisionRow(Base):
+    """An earlier version of an article, kept when a later fetch brought a changed text."""
+
+    __tablename__ = "article_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    revised_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was replaced
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was fetched
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    diff_summary: Mapped[str] = mapped_column(Text)  # how the next version differs from this one
+
+
+class LeaseRow(Base):
+    """Which run holds a named piece of work (``feed:<url>``), until when (storage.leases)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(2100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BackfillDayRow(Base):
+    """The outcome of one feed's day in a backfill, so a re-run skips finished days."""
+
+    __tablename__ = "backfill_days"
+    __table_args__ = (UniqueConstraint("source", "feed_url", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # sitemap | archive | reprocess
+    feed_url: Mapped[str] = mapped_column(String(2048))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # done | failed
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    failed_pages: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedHealthRow(Base):
+    """One run's extraction health for a feed (storage.health, ingest.health)."""
+
+    __tablename__ = "feed_health"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    extracted: Mapped[int] = mapped_column(Integer)
+    with_date: Mapped[int] = mapped_column(Integer)
+    with_author: Mapped[int] = mapped_column(Integer)
+    long_body: Mapped[int] = mapped_column(Integer)
