@@ -95,6 +95,9 @@ class ArticleRow(Base):
     sources: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by database triggers (migration 0004) on insert and whenever an exported column
+    # changes, from change_counters; never written by the code. See storage.export.
+    change_seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
 
 
 class RawPageRow(Base):
@@ -193,3 +196,23 @@ class FeedHealthRow(Base):
     with_date: Mapped[int] = mapped_column(Integer)
     with_author: Mapped[int] = mapped_column(Integer)
     long_body: Mapped[int] = mapped_column(Integer)
+
+
+class ChangeCounterRow(Base):
+    """The last change position handed out for a table (``articles``), by database triggers."""
+
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExportWatermarkRow(Base):
+    """How far a named consumer of ``newsflow export --since-last NAME`` has exported."""
+
+    __tablename__ = "export_watermarks"
+
+    consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    change_seq: Mapped[int] = mapped_column(BigInteger)  # the last change exported
+    exported_rows: Mapped[int] = mapped_column(Integer)  # articles in the last export
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime)

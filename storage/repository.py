@@ -21,6 +21,7 @@ from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Valid
 from ingest.neardup import describe_changes
 from storage.clusters import link_article, lock_clusters
 from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow
+from storage.search import apply_search, parse_search
 
 #: Rows per transaction when saving (RELIABILITY.md §4: at most 500).
 BATCH_SIZE = 500
@@ -386,9 +387,12 @@ class ArticleQuery:
     unique: bool = False
     cluster_id: int | None = None
     limit: int | None = None
+    #: Full-text search (storage.search syntax); results come best match first.
+    search: str | None = None
 
 
-def _article_select(query: ArticleQuery) -> Select[ArticleRow, str]:
+def _article_select(session: Session, query: ArticleQuery) -> Select[ArticleRow, str] | None:
+    """The query's SELECT; None when its search has no word to look for (nothing matches)."""
     stmt = select(ArticleRow, FeedRow.url).outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
     if query.since is not None:
@@ -401,6 +405,11 @@ def _article_select(query: ArticleQuery) -> Select[ArticleRow, str]:
         stmt = stmt.where(ArticleRow.duplicate_of.is_(None))
     if query.cluster_id is not None:
         stmt = stmt.where(ArticleRow.cluster_id == query.cluster_id)
+    if query.search is not None:
+        terms = parse_search(query.search)
+        if terms is None:
+            return None
+        stmt = apply_search(session, stmt, terms)
     stmt = stmt.order_by(when.desc(), ArticleRow.id.desc())
     if query.limit is not None:
         stmt = stmt.limit(query.limit)
@@ -408,15 +417,16 @@ def _article_select(query: ArticleQuery) -> Select[ArticleRow, str]:
 
 
 def query_articles(engine: Engine, query: ArticleQuery) -> list[dict[str, Any]]:
-    """Articles as dicts with exactly :data:`ARTICLE_KEYS`, newest first."""
+    """Articles as dicts with exactly :data:`ARTICLE_KEYS`; best match first, else newest first."""
     with Session(engine) as session:
-        return [
-            _article_dict(row, feed_url)
-            for row, feed_url in session.execute(_article_select(query))
-        ]
+        stmt = _article_select(session, query)
+        if stmt is None:
+            return []
+        return [article_dict(row, feed_url) for row, feed_url in session.execute(stmt)]
 
 
-def _article_dict(row: ArticleRow, feed_url: str | None) -> dict[str, Any]:
+def article_dict(row: ArticleRow, feed_url: str | None) -> dict[str, Any]:
+    """An article row as the dict :func:`query_articles` returns."""
     values = {key: getattr(row, key, None) for key in ARTICLE_KEYS}
     values["feed_url"] = feed_url
     values["authors"] = list(row.authors or [])

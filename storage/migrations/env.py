@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from storage.db import make_engine
 from storage.models import Base
+from storage.search import is_search_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,6 +19,8 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs move-and-copy for ALTER
         compare_type=True,
+        # The search index is engine-specific DDL the models cannot describe (storage.search).
+        include_name=lambda name, _type, _parents: not is_search_object(name),
     )
     with context.begin_transaction():
         context.run_migrations()
