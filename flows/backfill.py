@@ -23,7 +23,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
-from flows.ingest import select_feeds
+from flows.ingest_flow import select_feeds
 from flows.settings import Settings
 from ingest.archive import walk_archive
 from ingest.backfill import DayRange, check_source, day_range, entries_by_day, sitemap_entries

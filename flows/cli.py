@@ -77,15 +77,25 @@ def main() -> None:
 )
 @click.option("--db", "database_url", help="Database URL (sqlite:///... or postgresql://...).")
 @click.option("--tag", "tags", multiple=True, help="Only feeds with this tag (repeatable).")
+@click.option(
+    "--shard",
+    callback=lambda _ctx, _param, value: _parse_shard(value),
+    metavar="K/N",
+    help="Only shard K of N (0 <= K < N) of the feeds, split by a stable hash of their URL.",
+)
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 when any feed fails.")
 def ingest(
-    feeds_path: str | None, database_url: str | None, tags: tuple[str, ...], fail_on_error: bool
+    feeds_path: str | None,
+    database_url: str | None,
+    tags: tuple[str, ...],
+    shard: tuple[int, int] | None,
+    fail_on_error: bool,
 ) -> None:
     """Run the ingest flow once through Prefect and print a per-feed table."""
     with _errors_to_exit():
         settings = Settings.load(feeds=feeds_path, database_url=database_url)
         _check_before_starting(settings)
-        rows = run_ingest(settings, list(tags))
+        rows = run_ingest(settings, list(tags), shard)
     render_table(rows, FEED_TABLE_COLUMNS, title="newsflow ingest", widths={"feed": 60})
     failed = [r for r in rows if r["status"] == "error"]
     for row in failed:
@@ -97,6 +107,23 @@ def ingest(
         _fail(f"{len(failed)} of {len(rows)} feeds failed")
 
 
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``K/N`` as ``(K, N)``, refused unless ``0 <= K < N``."""
+    if value is None:
+        return None
+    from ingest.shards import check_shard
+
+    try:
+        shard, shards = (int(part) for part in value.split("/"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not K/N (e.g. 0/2)") from exc
+    try:
+        check_shard(shard, shards)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return shard, shards
+
+
 def _check_before_starting(settings: Settings) -> None:
     """Refuse a bad feeds file or database URL before paying for Prefect's start-up."""
     from ingest.sources import load_feeds
@@ -106,12 +133,14 @@ def _check_before_starting(settings: Settings) -> None:
     normalize_url(settings.database_url)
 
 
-def run_ingest(settings: Settings, tags: list[str]) -> list[dict[str, Any]]:
+def run_ingest(
+    settings: Settings, tags: list[str], shard: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """Run the ingest flow with a live progress display; return its per-feed rows."""
     _prefect_defaults()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows import ingest as ingest_module
+    from flows import ingest_flow as ingest_module
 
     with Progress(
         TextColumn("[bold]ingest[/bold] {task.description}"),
@@ -136,6 +165,8 @@ def run_ingest(settings: Settings, tags: list[str]) -> list[dict[str, Any]]:
                     feeds_path=str(settings.feeds),
                     database_url=settings.database_url,
                     tags=tags or None,
+                    shard=shard[0] if shard else None,
+                    shards=shard[1] if shard else 1,
                 )
             )
         except IngestError:
@@ -219,7 +250,7 @@ def backfill(
 @click.option(
     "--interval",
     "interval_minutes",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=0.1),
     default=15,
     show_default=True,
     help="Minutes between scheduled ingests.",
@@ -275,6 +306,11 @@ REVISION_TABLE_COLUMNS = ("id", "revised_at", "fetched_at", "title", "diff_summa
     "--cluster", "cluster_id", type=int, metavar="ID", help="Every outlet's copy of one story."
 )
 @click.option(
+    "--search",
+    metavar="TEXT",
+    help='Full-text search of title and body, best match first: words, "a phrase", OR, -word.',
+)
+@click.option(
     "--revisions",
     "revisions_of",
     type=int,
@@ -290,11 +326,12 @@ def articles(
     feed_url: str | None,
     unique: bool,
     cluster_id: int | None,
+    search: str | None,
     revisions_of: int | None,
     limit: int | None,
     fmt: str,
 ) -> None:
-    """List stored articles, newest first."""
+    """List stored articles, newest first (best match first with --search)."""
     from storage.repository import (
         ARTICLE_KEYS,
         REVISION_KEYS,
@@ -304,7 +341,7 @@ def articles(
     )
 
     if revisions_of is not None:
-        if since or until or feed_url or unique or cluster_id is not None:
+        if since or until or feed_url or unique or cluster_id is not None or search is not None:
             raise click.UsageError("--revisions lists one article's versions: use it alone")
         with _errors_to_exit(), _engine(database_url) as engine:
             revisions = list_revisions(engine, revisions_of)[:limit]
@@ -317,6 +354,7 @@ def articles(
         unique=unique,
         cluster_id=cluster_id,
         limit=limit,
+        search=search,
     )
     with _errors_to_exit(), _engine(database_url) as engine:
         rows = query_articles(engine, query)
@@ -349,6 +387,35 @@ def _engine(database_url: str | None) -> Iterator[Any]:
         yield engine
     finally:
         engine.dispose()
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), required=True)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The file to write (replaced atomically).",
+)
+@click.option(
+    "--since-last",
+    "consumer",
+    metavar="NAME",
+    help="Only what changed since NAME's last export, then remember this one.",
+)
+@click.option("--db", "database_url", help="Database URL.")
+def export(fmt: str, out: Path, consumer: str | None, database_url: str | None) -> None:
+    """Write stored articles to a file: all of them, or only what changed for a consumer."""
+    from flows.export_cmd import export_articles
+
+    with _errors_to_exit(), _engine(database_url) as engine:
+        result = export_articles(engine, fmt, out, consumer)
+    since = f" changed since {consumer}'s last export" if consumer else ""
+    positions = f" (changes {result.after + 1} to {result.upto})" if result.rows else ""
+    click.echo(f"exported {result.rows} articles{since} to {result.path}{positions}", err=True)
 
 
 # --- feeds -------------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron, Interval
 
 from flows.backfill import backfill
-from flows.ingest import ingest
+from flows.ingest_flow import ingest
 from flows.maintenance import maintenance
 
 NO_OVERLAP = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
@@ -27,9 +28,12 @@ def served_deployments(
         Cron(cron, timezone="UTC") if cron else Interval(int(interval_minutes * 60), timezone="UTC")
     )
     common = {"feeds_path": feeds_path, "database_url": database_url}
+    # Load flows by module path: served runs then work from any directory.
+    by_module = EntrypointType.MODULE_PATH
     return [
         ingest.to_deployment(
             name="scheduled",
+            entrypoint_type=by_module,
             schedules=[schedule],
             parameters={**common, "only_due": True},
             concurrency_limit=NO_OVERLAP,
@@ -38,6 +42,7 @@ def served_deployments(
         ),
         backfill.to_deployment(
             name="manual",
+            entrypoint_type=by_module,
             parameters=common,
             concurrency_limit=NO_OVERLAP,
             tags=["newsflow", "backfill"],
@@ -45,6 +50,7 @@ def served_deployments(
         ),
         maintenance.to_deployment(
             name="daily",
+            entrypoint_type=by_module,
             schedules=[Cron(MAINTENANCE_CRON, timezone="UTC")],
             parameters={"database_url": database_url},
             concurrency_limit=NO_OVERLAP,

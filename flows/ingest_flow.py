@@ -1,6 +1,8 @@
 """The ``ingest`` flow: one Prefect task per feed (never per article), artifacts per run.
 
 The flow only orchestrates: every stage is a plain function in ``ingest/`` or ``storage/``.
+(The module is not called ``flows/ingest.py``: Prefect puts a flow file's folder on sys.path
+when a worker loads it, and that name would then shadow the ``ingest`` package.)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ingest.health import HealthCounts, health_drops
 from ingest.http import Fetcher
 from ingest.model import FeedSource, FeedState
 from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
+from ingest.shards import select_shard
 from ingest.sources import load_feeds
 from storage.db import ensure_schema, make_engine
 from storage.health import recent_health, record_health
@@ -39,14 +42,11 @@ plan_listener: Callable[[int], None] | None = None
 
 
 def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a feed only when it failed for a reason that may pass (not 4xx, not parse)."""
-    try:
-        state.result()
-    except TransientFetchError:
-        return True
-    except Exception:
-        return False
-    return False
+    """Retry a feed only when it failed for a reason that may pass (not 4xx, not parse).
+
+    Prefect hands the raised exception over as the failed state's data.
+    """
+    return isinstance(state.data, TransientFetchError)
 
 
 @task(
@@ -141,8 +141,14 @@ async def ingest(
     database_url: str | None = None,
     tags: list[str] | None = None,
     only_due: bool = False,
+    shard: int | None = None,
+    shards: int = 1,
 ) -> list[dict[str, Any]]:
-    """Fetch every selected feed once and store new articles; returns one row per feed."""
+    """Fetch every selected feed once and store new articles; returns one row per feed.
+
+    With ``shard``, only the feeds of shard ``shard`` of ``shards`` (ingest.shards), so several
+    workers can split one feeds file.
+    """
     logger = get_run_logger()
     settings = Settings.load(feeds=feeds_path, database_url=database_url)
     sources = select_feeds(load_feeds(Path(settings.feeds)), tags)
@@ -150,6 +156,12 @@ async def ingest(
         raise ConfigError(
             f"no enabled feeds in {settings.feeds}" + (f" with tags {tags}" if tags else "")
         )
+    if shard is not None:
+        selected = len(sources)
+        sources = select_shard(sources, shard, shards)
+        if not sources:  # more shards than feeds: nothing to do is not an error
+            logger.info("shard %d/%d has none of the %d feeds", shard, shards, selected)
+            return []
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)

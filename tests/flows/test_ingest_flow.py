@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -51,7 +53,7 @@ def feeds_file(site: SiteServer, tmp_path: Path) -> Path:
 
 
 def run_flow(feeds_file: Path, db_url: str, **kwargs: Any) -> list[dict[str, Any]]:
-    from flows.ingest import ingest
+    from flows.ingest_flow import ingest
 
     return asyncio.run(ingest(feeds_path=str(feeds_file), database_url=db_url, **kwargs))
 
@@ -191,3 +193,35 @@ def test_cli_exit_zero_when_some_feeds_fail(
         main, ["ingest", "--feeds", str(feeds), "--db", db, "--fail-on-error"]
     )
     assert failing.exit_code == 1
+
+
+class _Status(BaseHTTPRequestHandler):
+    hits: ClassVar[dict[str, int]] = {}
+
+    def do_GET(self) -> None:
+        self.hits[self.path] = self.hits.get(self.path, 0) + 1
+        self.send_response(503 if self.path == "/busy.xml" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_only_transient_failures_are_retried_and_recorded_once(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(f'[[feeds]]\nurl = "{base}/busy.xml"\n\n[[feeds]]\nurl = "{base}/gone.xml"\n')
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    try:
+        rows = {r["feed"]: r for r in run_flow(feeds, db)}
+    finally:
+        server.shutdown()
+    assert _Status.hits == {"/busy.xml": 3, "/gone.xml": 1}  # 2 retries for the 503 only
+    assert rows[f"{base}/busy.xml"]["error"] == "server error 503"
+    engine = make_engine(db)
+    failures = {f["url"]: f["consecutive_failures"] for f in list_feeds(engine)}
+    engine.dispose()
+    assert failures == {f"{base}/busy.xml": 1, f"{base}/gone.xml": 1}

@@ -1,0 +1,101 @@
+"""Start a throwaway Prefect server on loopback: for end-to-end tests and the UI screenshots.
+
+Not used by newsflow itself. The server gets its own PREFECT_HOME (so its SQLite database is
+apart from any other) and a free port; the scheduler loop is shortened so schedules fire fast.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PREFECT = Path(sys.executable).parent / "prefect"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def local_prefect_server(home: Path, *, startup_timeout: float = 120) -> Iterator[dict[str, str]]:
+    """Run ``prefect server start`` until the block ends; yield the env clients need."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS="5",
+        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen(
+        [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
+            time.sleep(0.5)
+        yield env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def wait_for_flow_runs(
+    env: dict[str, str],
+    *,
+    deployment: str,
+    count: int = 1,
+    timeout: float = 300,
+    parameters: dict[str, object] | None = None,
+) -> list[dict[str, Any]]:
+    """Poll the API until ``count`` runs of ``deployment`` (``flow/name``) are final.
+
+    With ``parameters``, only runs whose parameters include those values count.
+    """
+    api = env["PREFECT_API_URL"]
+    flow_name, _, name = deployment.partition("/")
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=api, timeout=10) as client:
+        dep = client.get(f"/deployments/name/{flow_name}/{name}").json()
+        while time.monotonic() < deadline:
+            runs = client.post(
+                "/flow_runs/filter", json={"deployments": {"id": {"any_": [dep["id"]]}}}
+            ).json()
+            final = [
+                r
+                for r in runs
+                if r["state"]
+                and r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+            ]
+            if len(final) >= count:
+                return final
+            time.sleep(1)
+    raise TimeoutError(f"no finished run of {deployment} within {timeout} s")
