@@ -28,7 +28,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_prefect_server(home: Path, *, startup_timeout: float = 120) -> Iterator[dict[str, str]]:
+def local_prefect_server(
+    home: Path, *, startup_timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> Iterator[dict[str, str]]:
     """Run ``prefect server start`` until the block ends; yield the env clients need."""
     port = free_port()
     env = dict(os.environ)
@@ -40,6 +42,7 @@ def local_prefect_server(home: Path, *, startup_timeout: float = 120) -> Iterato
         PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
         PREFECT_LOGGING_LEVEL="WARNING",
     )
+    env.update(extra_env or {})
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
         [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],

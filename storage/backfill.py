@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session
 
+from storage.db import read_only
 from storage.models import ArticleRow, BackfillDayRow, FeedRow, RawPageRow
 from storage.repository import dialect_insert
 
@@ -22,7 +23,7 @@ def finished_days(
     engine: Engine, source: str, feed_urls: Sequence[str], first: date, last: date
 ) -> set[tuple[str, date]]:
     """The (feed URL, day) pairs of the range already done for this source."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         rows = session.execute(
             select(BackfillDayRow.feed_url, BackfillDayRow.day).where(
                 BackfillDayRow.source == source,
@@ -100,7 +101,7 @@ def raw_pages_between(engine: Engine, feed_url: str, day: date) -> Iterator[Stor
         )
         .order_by(ArticleRow.id)
     )
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         for article, raw in session.execute(stmt):
             yield StoredPage(
                 article_id=article.id,

@@ -28,6 +28,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every newsflow process.
 _PG_MIGRATION_LOCK = 0x6E657773
+READ_ONLY = "newsflow_read_only"
 
 
 class SchemaError(ConfigError):
@@ -76,7 +77,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front so they never fail upgrading a read lock;
+        # readers must not queue behind writers, and WAL gives them a consistent snapshot.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for transactions that only read (no write lock on SQLite)."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def _alembic_config(url: str) -> Config:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ingest.health import HealthCounts
+from storage.db import read_only
 from storage.models import FeedHealthRow, FeedRow
 
 #: How many earlier runs a feed's recent health pools.
@@ -44,7 +45,7 @@ def recent_health(engine: Engine, feed_url: str, runs: int = RECENT_RUNS) -> Hea
         .limit(runs)
     )
     total = HealthCounts()
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         for row in session.scalars(stmt):
             total += HealthCounts(row.extracted, row.with_date, row.with_author, row.long_body)
     return total

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
+from storage.db import read_only
 from storage.models import RawPageRow
 
 
@@ -28,7 +29,7 @@ def prune_raw_pages(engine: Engine, before: datetime, *, batch: int = 1000) -> i
 
 
 def raw_page_count(engine: Engine) -> int:
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return int(session.scalar(select(func.count()).select_from(RawPageRow)) or 0)
 
 

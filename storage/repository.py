@@ -20,6 +20,7 @@ from ingest.errors import ConfigError
 from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
 from ingest.neardup import describe_changes
 from storage.clusters import link_article, lock_clusters
+from storage.db import read_only
 from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow
 from storage.search import apply_search, parse_search
 
@@ -90,7 +91,7 @@ def sync_feeds(engine: Engine, sources: Iterable[FeedSource]) -> None:
 
 def feed_states(engine: Engine, urls: Sequence[str]) -> dict[str, FeedState]:
     """Validators and health of the given feeds."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         rows = session.scalars(select(FeedRow).where(FeedRow.url.in_(urls))).all()
         return {
             row.url: FeedState(
@@ -157,7 +158,7 @@ def list_feeds(engine: Engine) -> list[dict[str, Any]]:
         .outerjoin(counts, counts.c.feed_id == FeedRow.id)
         .order_by(FeedRow.url)
     )
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return [
             {
                 "url": feed.url,
@@ -190,7 +191,7 @@ class SqlStore:
             return {}
         wanted = set(link_urls)
         found: dict[str, str | None] = {}
-        with Session(self.engine) as session:
+        with Session(read_only(self.engine)) as session:
             for chunk in _chunks(sorted(wanted), 500):
                 rows = session.execute(
                     select(
@@ -418,7 +419,7 @@ def _article_select(session: Session, query: ArticleQuery) -> Select[ArticleRow,
 
 def query_articles(engine: Engine, query: ArticleQuery) -> list[dict[str, Any]]:
     """Articles as dicts with exactly :data:`ARTICLE_KEYS`; best match first, else newest first."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         stmt = _article_select(session, query)
         if stmt is None:
             return []
@@ -436,7 +437,7 @@ def article_dict(row: ArticleRow, feed_url: str | None) -> dict[str, Any]:
 
 def raw_page(engine: Engine, article_id: int) -> bytes | None:
     """The stored page bytes of an article, decompressed."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         row = session.get(RawPageRow, article_id)
         return zlib.decompress(row.body) if row is not None else None
 
@@ -457,7 +458,7 @@ REVISION_KEYS = (
 
 def list_revisions(engine: Engine, article_id: int) -> list[dict[str, Any]]:
     """Earlier versions of an article, newest first, each with how the next one differs."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         if session.get(ArticleRow, article_id) is None:
             raise ConfigError(f"no article with id {article_id} in the store")
         rows = session.scalars(
