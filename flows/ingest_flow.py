@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
@@ -221,9 +221,10 @@ async def _guarded(
 ) -> FeedOutcome:
     """Run one feed's task; a crash of that task becomes its error row, never the run's."""
     try:
-        return await ingest_feed.with_options(task_run_name=task_name(source))(
-            source, state, fetcher, store, config
-        )
+        with tags(*source.tags):  # the feed's tags on its task run, for filtering in the UI
+            return await ingest_feed.with_options(task_run_name=task_name(source))(
+                source, state, fetcher, store, config
+            )
     except Exception as exc:  # a bug or a retried-out transient error: record, don't stop
         return FeedOutcome(
             source.url, source.name, status="error", error=str(exc) or type(exc).__name__

@@ -88,6 +88,13 @@ def test_demo_site_is_stored_exactly_and_second_run_is_conditional(
         feed_path = got["feed_url"].removeprefix(site.base_url)
         assert feed_path in SHARED.get(path, {want["feed_url"]}), path
 
+    # The wire story carried by both outlets is one story; every other article is its own.
+    clusters: dict[int, list[str]] = {}
+    for path, got in articles.items():
+        clusters.setdefault(got["cluster_id"], []).append(path)
+    shared = sorted(sorted(paths) for paths in clusters.values() if len(paths) > 1)
+    assert shared == sorted(sorted(pair) for pair in expected["near_duplicates"]), clusters
+
     # Second run: conditional requests only, no page downloaded, no row added.
     site.clear_requests()
     again = run_flow(feeds_file, db_url)
