@@ -6,6 +6,7 @@ the query functions serve the command line and the flows.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -184,6 +185,9 @@ class SqlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # One writer at a time per process: threads wait here, not in SQLite's busy handler,
+        # whose timeout would otherwise fail a feed when many feeds save at once.
+        self._write_lock = threading.Lock()
 
     def known(self, link_urls: Sequence[str]) -> dict[str, str | None]:
         """Entry hashes of already stored articles, by the link they were asked with."""
@@ -217,7 +221,7 @@ class SqlStore:
             unique[key] = record
         batch = list(unique.values())
         for chunk in _chunks(batch, BATCH_SIZE):
-            with Session(self.engine) as session, session.begin():
+            with self._write_lock, Session(self.engine) as session, session.begin():
                 lock_clusters(session)
                 feed_id = session.scalar(select(FeedRow.id).where(FeedRow.url == feed_url))
                 for record in chunk:

@@ -127,7 +127,9 @@ def test_killed_runs_leave_a_consistent_store_and_the_next_run_completes(
         total, distinct = _counts(db_url)  # consistent after every kill
         history.append((before, total, proc.returncode))
         assert total == distinct <= expected
-    assert killed_mid_write >= 3, history  # the kills really landed while articles were being written
+    assert killed_mid_write >= 3, (
+        history
+    )  # the kills really landed while articles were being written
     final = _start(feeds, db_url)
     _out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err[-3000:]
