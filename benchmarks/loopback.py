@@ -1,0 +1,219 @@
+"""The throughput benchmark's harness: loopback site servers that timestamp requests, and a
+subprocess runner that samples memory and reads CPU time.
+
+Two servers serve the same directory (``{base}`` filled in, feeds and pages with their types):
+
+* ``TimedSiteServer``: newsflow's demo ``SiteServer`` (a ``ThreadingHTTPServer``, ETags);
+* ``FastServer``: a small asyncio server with keep-alive and nothing else, which costs the
+  machine less CPU per page; on 2 cores that CPU is taken from whatever is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from flows.demo.server import BASE_PLACEHOLDER, RecordedRequest, SiteServer
+
+POLL_SECONDS = 0.05
+
+
+class RequestMarks:
+    """When the first request, the first page request and the last page request arrived."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.first: float | None = None
+        self.first_page: float | None = None
+        self.last_page: float | None = None
+        self.pages = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.first = self.first_page = self.last_page = None
+            self.pages = 0
+
+    def record(self, path: str) -> None:
+        now = time.time()
+        with self._lock:
+            self.first = self.first or now
+            if path.split("?")[0].endswith(".html"):
+                self.pages += 1
+                self.first_page = self.first_page or now
+                self.last_page = now
+
+
+class TimedSiteServer(SiteServer):
+    """The demo SiteServer, with request timestamps instead of an ever-growing request list."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.marks = RequestMarks()
+
+    def _record(self, request: RecordedRequest) -> None:
+        self.marks.record(request.path)
+
+
+class FastServer:
+    """Serve a directory from an asyncio loop in a thread: GET only, keep-alive, no caching."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.marks = RequestMarks()
+        self.base_url = ""
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="fast-server")
+
+    def __enter__(self) -> FastServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the fast server did not start")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
+        )
+        self.base_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        self._ready.set()
+        self._loop.run_forever()
+        server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, IndexError):
+            while line := await reader.readline():
+                target = line.decode("latin-1").split(" ")[1]
+                close = False
+                while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = header.decode("latin-1").partition(":")
+                    close |= name.strip().lower() == "connection" and "close" in value.lower()
+                self.marks.record(target)
+                writer.write(self._response(target.split("?")[0]))
+                await writer.drain()
+                if close:
+                    break
+        writer.close()
+
+    def _response(self, path: str) -> bytes:
+        file = (self.root / path.lstrip("/")).resolve()
+        if not file.is_relative_to(self.root) or not file.is_file():
+            return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+        body = file.read_bytes().replace(BASE_PLACEHOLDER.encode(), self.base_url.encode())
+        kind = "application/rss+xml" if file.suffix == ".xml" else "text/html; charset=utf-8"
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n"
+        return head.encode() + body
+
+
+Server = TimedSiteServer | FastServer
+
+
+def make_server(kind: str, root: Path) -> Server:
+    """``fast`` or ``site``; enter the result to serve."""
+    return FastServer(root) if kind == "fast" else TimedSiteServer(root)
+
+
+@dataclass
+class Watched:
+    """A finished subprocess: when it ran, what it used, and where its output went."""
+
+    started: float  # time.time()
+    ended: float
+    cpu_s: float  # user + system, the process and its waited-for children
+    server_cpu_s: float  # user + system of *this* process meanwhile (the site server)
+    peak_tree_rss_mib: float  # largest sampled sum of VmRSS over the process tree
+    maxrss_mib: float  # the kernel's peak RSS of the largest single process (wait4)
+    max_processes: int
+    load_before: float  # 1-minute load average when the run started
+    stdout: Path
+    stderr: Path
+
+
+def run_watched(
+    argv: Sequence[str], env: dict[str, str], out_dir: Path, label: str, timeout: float
+) -> Watched:
+    """Run ``argv`` to its end (killed after ``timeout`` s), sampling its memory every 50 ms."""
+    stdout, stderr = out_dir / f"{label}.out", out_dir / f"{label}.err"
+    peak_tree = 0
+    max_processes = 1
+    load = os.getloadavg()[0]
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        self_before = _cpu(resource.getrusage(resource.RUSAGE_SELF))
+        started = time.time()
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err, cwd=out_dir)
+        deadline = time.monotonic() + timeout
+        while True:
+            # wait4, not Popen.poll: it hands over the child's CPU time and peak RSS.
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise TimeoutError(f"{label} did not finish within {timeout:g} s")
+            pids = _tree(proc.pid)
+            max_processes = max(max_processes, len(pids))
+            peak_tree = max(peak_tree, sum(_vm_rss_kib(p) for p in pids))
+            time.sleep(POLL_SECONDS)
+        ended = time.time()
+        server_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - self_before
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = stderr.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{label} exited with {proc.returncode}:\n{tail}")
+    return Watched(
+        started=started,
+        ended=ended,
+        cpu_s=_cpu(usage),
+        server_cpu_s=server_cpu,
+        peak_tree_rss_mib=peak_tree / 1024,
+        maxrss_mib=usage.ru_maxrss / 1024,
+        max_processes=max_processes,
+        load_before=load,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _vm_rss_kib(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0  # the process ended between listing and reading
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants, from /proc/PID/task/TID/children."""
+    found: list[int] = []
+    todo = [pid]
+    while todo and len(found) < 10_000:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return found

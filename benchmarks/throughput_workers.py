@@ -1,0 +1,203 @@
+"""What the throughput benchmark runs in a process of its own, so the site server never shares
+a GIL with what is measured. Each prints one JSON line.
+
+    python benchmarks/throughput_workers.py floor FEEDS_TOML [--parse] [--close]
+    python benchmarks/throughput_workers.py pipeline FEEDS_TOML DB_URL [--profile OUT.prof [--wall]]
+
+* ``floor``: the feeds, then every page they link, through one ``httpx.AsyncClient`` at 16
+  requests at a time, each page parsed with ``lxml.html.fromstring``; nothing kept.
+* ``pipeline``: newsflow's ``process_feed`` for every feed, as the ingest flow runs it, without
+  Prefect; with ``--profile``, under cProfile in the event-loop thread and in every worker
+  thread of ``asyncio.to_thread`` (merged into one pstats file). The profiler's clock is each
+  thread's CPU time: a wall clock would charge a function for the time its thread waited for
+  the GIL, a lock or SQLite's write lock (``--wall`` shows those waits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import lxml.etree
+import lxml.html
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CONCURRENCY = 16
+
+
+async def floor(feed_urls: list[str], *, parse: bool, keepalive: bool) -> dict[str, Any]:
+    """Download (and parse) every page the feeds link; return the count and the seconds."""
+    limits = httpx.Limits(
+        max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY if keepalive else 0
+    )
+    headers = {} if keepalive else {"Connection": "close"}
+    slots = asyncio.Semaphore(CONCURRENCY)
+    done = {"articles": 0, "bytes": 0}
+    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
+
+        async def get(url: str) -> bytes:
+            async with slots:
+                response = await client.get(url)
+                response.raise_for_status()
+                return response.content
+
+        async def page(url: str) -> None:
+            body = await get(url)
+            if parse:
+                lxml.html.fromstring(body)
+            done["articles"] += 1
+            done["bytes"] += len(body)
+
+        started = time.perf_counter()
+        feeds = await asyncio.gather(*(get(url) for url in feed_urls))
+        links = [
+            item.findtext("link") or ""
+            for body in feeds
+            for item in lxml.etree.fromstring(body).iter("item")
+        ]
+        await asyncio.gather(*(page(url) for url in links))
+        return {**done, "seconds": time.perf_counter() - started}
+
+
+async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
+    """Run every feed through ``process_feed`` and record it, as the ingest flow does."""
+    from flows.settings import Settings
+    from ingest.http import Fetcher
+    from ingest.model import FeedSource, FeedState
+    from ingest.pipeline import FeedOutcome, process_feed
+    from ingest.sources import load_feeds
+    from storage.db import ensure_schema, make_engine
+    from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
+
+    settings = Settings.load(feeds=str(feeds_file), database_url=database_url)
+    sources = load_feeds(feeds_file)
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    sync_feeds(engine, sources)
+    states = feed_states(engine, [s.url for s in sources])
+    store = SqlStore(engine)
+    config = settings.pipeline_config()
+    errors: list[str] = []
+
+    async def guarded(source: FeedSource, fetcher: Fetcher) -> FeedOutcome:
+        # As the flow's _guarded does: a feed that crashes is an error row, not the run's end.
+        state = states.get(source.url, FeedState(source.url))
+        try:
+            return await process_feed(source, state, fetcher=fetcher, store=store, config=config)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+            return FeedOutcome(source.url, status="error", error=errors[-1])
+
+    started = time.perf_counter()
+    async with Fetcher(settings.http_config()) as fetcher:
+        outcomes = await asyncio.gather(*(guarded(source, fetcher) for source in sources))
+    for outcome in outcomes:
+        if outcome.next_fetch_at is None:
+            continue
+        update = FeedUpdate(
+            status=outcome.status,
+            fetched_at=datetime.now(UTC),
+            next_fetch_at=outcome.next_fetch_at,
+            validators=outcome.validators,
+            error=outcome.error,
+            parked=outcome.parked,
+        )
+        await asyncio.to_thread(record_feed, engine, outcome.feed_url, update)
+    engine.dispose()
+    return {
+        "seconds": time.perf_counter() - started,
+        "articles": sum(o.new for o in outcomes),
+        "failed_pages": sum(o.failed_pages for o in outcomes),
+        "failed_feeds": sum(o.failed for o in outcomes),
+        "first_error": errors[0] if errors else None,
+        "thread_cpu_s": thread_cpu(),
+    }
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of the event-loop (main) thread and of all other live threads."""
+    tick = os.sysconf("SC_CLK_TCK")
+    split = {"loop": 0.0, "others": 0.0}
+    for task in Path("/proc/self/task").iterdir():
+        stat = (task / "stat").read_text()
+        utime, stime = stat[stat.rindex(")") + 2 :].split()[11:13]
+        kind = "loop" if int(task.name) == os.getpid() else "others"
+        split[kind] += (int(utime) + int(stime)) / tick
+    return {kind: round(seconds, 2) for kind, seconds in split.items()}
+
+
+def profiled_pipeline(
+    feeds_file: Path, database_url: str, out: Path, *, wall: bool = False
+) -> dict[str, Any]:
+    """Run ``pipeline`` with a cProfile profiler in each thread; merge them into ``out``."""
+    profiles: list[cProfile.Profile] = []
+    clock = time.perf_counter if wall else time.thread_time
+
+    def profile_this_thread() -> None:
+        profile = cProfile.Profile(clock)
+        profiles.append(profile)
+        profile.enable()
+
+    # The same size as asyncio's default executor, which asyncio.to_thread would use.
+    workers = ThreadPoolExecutor(
+        min(32, (os.cpu_count() or 1) + 4), initializer=profile_this_thread
+    )
+
+    # Profiling slows every thread down, and the feeds' saves queue for SQLite's one write
+    # lock: wait as long as it takes rather than fail the run with "database is locked".
+    import storage.db
+
+    storage.db.SQLITE_BUSY_TIMEOUT_MS = 3_600_000
+
+    async def main() -> dict[str, Any]:
+        asyncio.get_running_loop().set_default_executor(workers)
+        return await pipeline(feeds_file, database_url)
+
+    loop_profile = cProfile.Profile(clock)
+    loop_profile.enable()
+    result = asyncio.run(main())
+    loop_profile.disable()
+    workers.shutdown(wait=True)
+    loop_seconds = pstats.Stats(loop_profile).total_tt  # type: ignore[attr-defined]
+    merged = pstats.Stats(loop_profile, *profiles)
+    merged.dump_stats(out)
+    return {
+        **result,
+        "clock": "wall" if wall else "thread CPU",
+        "loop_thread_s": round(loop_seconds, 2),
+        "all_threads_s": round(merged.total_tt, 2),  # type: ignore[attr-defined]
+        "worker_threads": len(profiles),
+    }
+
+
+def main(argv: list[str]) -> None:
+    kind, feeds_file = argv[0], Path(argv[1])
+    if kind == "floor":
+        urls = [f["url"] for f in tomllib.loads(feeds_file.read_text())["feeds"]]
+        answer = asyncio.run(floor(urls, parse="--parse" in argv, keepalive="--close" not in argv))
+    elif kind == "pipeline" and "--profile" in argv:
+        out = Path(argv[argv.index("--profile") + 1])
+        answer = profiled_pipeline(feeds_file, argv[2], out, wall="--wall" in argv)
+    elif kind == "pipeline":
+        answer = asyncio.run(pipeline(feeds_file, argv[2]))
+    else:
+        raise SystemExit(__doc__)
+    print(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
