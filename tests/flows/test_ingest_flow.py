@@ -232,3 +232,16 @@ def test_only_transient_failures_are_retried_and_recorded_once(tmp_path: Path) -
     failures = {f["url"]: f["consecutive_failures"] for f in list_feeds(engine)}
     engine.dispose()
     assert failures == {f"{base}/busy.xml": 1, f"{base}/gone.xml": 1}
+
+
+def test_maintenance_flow_prunes_raw_pages(
+    site: SiteServer, feeds_file: Path, tmp_path: Path
+) -> None:
+    from flows.maintenance import maintenance
+
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    run_flow(feeds_file, db)
+    summary = maintenance(database_url=db, raw_page_retention_days=0)
+    assert summary["raw_pages_pruned"] == load_expected(site.base_url)["counts"]["stored"]
+    assert summary["feeds"] == 3 and summary["parked"] == 0
+    assert len(stored(db)) == summary["raw_pages_pruned"]  # the articles stay
