@@ -12,24 +12,11 @@ from ingest.errors import IngestError
 from ingest.extract.article import Extraction, collect
 from ingest.http import Fetcher
 from ingest.model import Article
+from storage.repository import ARTICLE_KEYS
 
-#: The article keys a page yields (the stored-article keys minus store-side ones).
-PAGE_KEYS = (
-    "url",
-    "canonical_url",
-    "title",
-    "authors",
-    "published_at",
-    "updated_at",
-    "language",
-    "description",
-    "image_url",
-    "tags",
-    "site_name",
-    "text",
-    "word_count",
-    "content_hash",
-)
+#: The article keys a page yields: the stored-article keys minus those only a store knows.
+STORE_ONLY_KEYS = frozenset({"id", "feed_url", "guid", "cluster_id", "duplicate_of", "fetched_at"})
+PAGE_KEYS = tuple(k for k in ARTICLE_KEYS if k not in STORE_ONLY_KEYS)
 
 
 def article_dict(article: Article) -> dict[str, Any]:
