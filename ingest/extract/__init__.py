@@ -1,8 +1,9 @@
 """Article extraction: from a page's HTML to an ``Article`` (text, title, authors, dates...).
 
 ``extract_article`` parses the page once, reads its metadata (``metadata``, ``jsonld``,
-``authors``, ``datelines``, ``lang``), then finds the main text (``boilerplate``, ``body``,
-``reconcile``). ``html_to_text`` turns feed summaries and content into plain paragraphs.
+``titles``, ``authors``, ``datelines``, ``published``, ``zones``, ``lang``), then finds the
+main text (``boilerplate``, ``phrases``, ``body``, ``lead``, ``reconcile``). ``html_to_text``
+turns feed summaries and content into plain paragraphs.
 """
 
 from ingest.extract.article import extract_article

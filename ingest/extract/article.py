@@ -7,7 +7,6 @@ candidate, so a caller can explain a choice.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +15,12 @@ from urllib.parse import urljoin
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ingest.dates import parse_date
 from ingest.decode import decode_html
 from ingest.errors import ExtractError
 from ingest.extract.authors import clean_author_names, find_authors
 from ingest.extract.body import extract_body
 from ingest.extract.candidates import Candidate
-from ingest.extract.datelines import find_dates
+from ingest.extract.datelines import date_from_url, find_dates
 from ingest.extract.document import parse_document
 from ingest.extract.jsonld import find_jsonld
 from ingest.extract.lang import choose_language
@@ -32,11 +30,13 @@ from ingest.extract.metadata import (
     read_metadata,
     site_from_title,
     split_tags,
-    strip_site_suffix,
 )
+from ingest.extract.published import first_date, order_published
 from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.extract.region import find_headline, find_region
 from ingest.extract.text import clean_text, html_to_text
+from ingest.extract.titles import choose_titles
+from ingest.extract.zones import zone_of_url
 from ingest.model import Article, FeedEntry
 from ingest.urls import canonicalize_url, same_site
 
@@ -44,7 +44,6 @@ __all__ = ["Extraction", "collect", "extract_article"]
 
 # Below this much text a page has no article of its own; a feed's full content is better.
 _MIN_BODY_CHARS = 150
-_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)$")
 
 
 @dataclass(slots=True)
@@ -102,7 +101,7 @@ def _collect(
     page = read_metadata(root, ld, meta, _base_url(root, url))
     site_names = [c.value for c in page.site_name]
     headline = find_headline(root, [c.value for c in page.title])
-    titles = _title_candidates(page, headline, site_names, url)
+    titles = choose_titles(page, headline, site_names, url)
     region = find_region(root, headline)
     dom_published, dom_updated = find_dates(root, region, headline)
     credits = find_authors(ld, meta, region, headline, site_names)
@@ -110,15 +109,24 @@ def _collect(
     body = extract_body(
         root, headline=headline, titles=[c.value for c in titles], authors=credits.names
     )
-    texts = _text_candidates(body.paragraphs, page.article_body, entry)
+    texts = _text_candidates(body.paragraphs, body.lead, page.article_body, entry)
+    if not texts and page.description:
+        # A page whose body is only links or pictures still describes itself: better than
+        # losing its title, date and authors with an error.
+        texts = [page.description[0]]
     if not texts:
-        raise ExtractError(f"{url}: the page has no article text and the feed entry none either")
+        raise ExtractError(
+            f"{url}: the page has no article text, no description, and the feed entry none"
+        )
 
     feed = _FeedCandidates(entry)
     candidates: dict[str, list[Candidate[Any]]] = {
         "text": texts,
         "title": titles + feed.title,
-        "published_at": page.published + dom_published + feed.published,
+        # A day in the URL's path comes last: it has no time of day.
+        "published_at": order_published(
+            page.published, dom_published, feed.published + date_from_url(url)
+        ),
         # The page's own modification date only: a feed's <updated> dates the entry.
         "updated_at": page.updated + dom_updated,
         "description": page.description + feed.description,
@@ -142,11 +150,12 @@ def _collect(
         image_url=_take(candidates["image_url"], "image_url", sources),
     )
     article.authors = _authors(credits.names, credits.source, entry, sources)
-    published = _first_date(candidates["published_at"], now)
+    zoned, local = candidates["published_at"] + candidates["updated_at"], zone_of_url(url)
+    published = first_date(candidates["published_at"], now, zoned, local)
     if published is not None:
         article.published_at, article.published_raw = published.value, published.raw
         sources["published_at"] = published.source
-    updated = _first_date(candidates["updated_at"], now)
+    updated = first_date(candidates["updated_at"], now, zoned, local)
     if updated is not None:
         article.updated_at = updated.value
         sources["updated_at"] = updated.source
@@ -205,30 +214,6 @@ def _base_url(root: HtmlElement, url: str) -> str:
     return urljoin(url, href) if href.startswith(("http://", "https://", "/")) else url
 
 
-def _title_candidates(
-    page: PageMetadata, headline: HtmlElement | None, site_names: list[str], url: str
-) -> list[Candidate[str]]:
-    """Order title candidates (JSON-LD, OpenGraph, the h1, <title>) and strip site names."""
-    titles = list(page.title)
-    if headline is not None and (text := clean_text(headline.text_content())):
-        position = sum(1 for c in titles if c.source in ("jsonld", "og", "twitter"))
-        titles.insert(position, Candidate(text, "dom", headline.tag))
-    values = [c.value for c in titles]
-    cleaned = [
-        Candidate(strip_site_suffix(c.value, site_names, url, values), c.source, c.origin, c.value)
-        for c in titles
-    ]
-    if cleaned and _ELLIPSIS.search(cleaned[0].value):
-        # A headline cut for search engines ("...") yields to a complete one it begins.
-        stem = _ELLIPSIS.sub("", cleaned[0].value)
-        for candidate in cleaned[1:]:
-            if candidate.value.startswith(stem) and len(candidate.value) > len(stem):
-                cleaned.remove(candidate)
-                cleaned.insert(0, candidate)
-                break
-    return cleaned
-
-
 def _site_from_titles(titles: list[Candidate[str]], headline: str) -> list[Candidate[str]]:
     """A page without a declared site name still shows it in "Headline | Site"."""
     for candidate in titles:
@@ -240,11 +225,11 @@ def _site_from_titles(titles: list[Candidate[str]], headline: str) -> list[Candi
 
 
 def _text_candidates(
-    paragraphs: list[str], article_body: str | None, entry: FeedEntry | None
+    paragraphs: list[str], lead: int, article_body: str | None, entry: FeedEntry | None
 ) -> list[Candidate[str]]:
     """Order the body text candidates: the page (DOM or JSON-LD) first, unless it is a stub
     shorter than the feed's own content or summary."""
-    chosen, source = reconcile_with_jsonld(paragraphs, article_body)
+    chosen, source = reconcile_with_jsonld(paragraphs, article_body, lead)
     page = Candidate("\n\n".join(chosen), source, "page")
     feed_text = ""
     if entry is not None:
@@ -279,13 +264,3 @@ def _authors(
     if cleaned:
         sources["authors"] = "feed"
     return list(dict.fromkeys(cleaned))
-
-
-def _first_date(candidates: list[Candidate[str]], now: datetime) -> Candidate[datetime] | None:
-    """Return the first candidate that parses as a plausible date, parsed (raw kept)."""
-    for candidate in candidates:
-        parsed = parse_date(candidate.value, now=now)
-        if parsed is not None:
-            raw = candidate.raw or candidate.value
-            return Candidate(parsed, candidate.source, candidate.origin, raw)
-    return None

@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ingest.extract.boilerplate import name_words
 from ingest.extract.candidates import Candidate
+from ingest.extract.document import select
 from ingest.extract.jsonld import JsonLd, ld_names
 from ingest.extract.metadata import MetaTags
-from ingest.extract.region import in_furniture
+from ingest.extract.region import in_furniture, in_page_header
 from ingest.extract.text import clean_text, word_set
 
 __all__ = ["AuthorCredits", "clean_author_names", "find_authors"]
@@ -34,15 +36,20 @@ _BYLINE_WORDS = word_set(
 _MAX_BYLINES = 12
 _MAX_BYLINE_CHARS = 300
 _MAX_SCANNED = 3000  # bylines sit near the top of the article
+_MAX_MARKED = 20
+_MARKED = etree.XPath("//*[@rel='author' or @itemprop='author' or @itemprop='creator']")
 _LINES_AFTER_HEADLINE = 4
 
 _PREFIX = re.compile(
-    r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled)\s+)?"
+    r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled|eingestellt|verfasst"
+    r"|geschrieben|artikel|beitrag|ein beitrag|publié|publicado|scritto)\s+)?"
     r"(?:by|from|von|par|por|door|av|af|przez|od)\s*:?\s+",
     re.IGNORECASE,
 )
 _LABEL = re.compile(
-    r"^(?:authors?|autor(?:in|en)?|auteur|escrito por|text|byline|автор|بقلم|كتب)\s*:?\s+", re.I
+    r"^(?:authors?|autor(?:in|en)?|auteur|escrito por|text|byline|interview|автор|بقلم|كتب)"
+    r"\s*:?\s+",
+    re.I,
 )
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -69,10 +76,28 @@ _ORG_WORDS = word_set(
     ltd llc service wire bureau redaktion online digital network magazine gazette tribune
     herald daily radio tv television reuters bloomberg afp dpa ap ansa efe"""
 )
-_NOT_NAMES = word_set(
-    """admin administrator anonymous unknown guest user share follow facebook twitter email
-    print comments comment more author authors opinion home menu search subscribe login by"""
+# Day and month names trail bylines ("Jane Doe Thursday, November 5").
+_CALENDAR_WORDS = word_set(
+    """mon tue tues wed thu thur fri sat sun monday tuesday wednesday thursday friday saturday
+    sunday mo di mi do fr sa so montag dienstag mittwoch donnerstag freitag samstag sonntag
+    lun mar mer jeu ven sam dim lundi mardi mercredi jeudi vendredi samedi dimanche
+    january february march april may june july august september october november december
+    januar februar märz juni juli oktober dezember"""
 )
+_NOT_NAMES = _CALENDAR_WORDS | word_set(
+    """admin administrator anonymous unknown guest user share follow facebook twitter email
+    print comments comment more author authors opinion home menu search subscribe login by
+    von vor publisher webmaster stand"""
+)
+_PLACEHOLDERS = word_set("author authors admin administrator unknown anonymous user guest")
+# A credit ends where a date starts: names hold no digits.
+_DATED_TAIL = re.compile(
+    r"\s+(?:(?:am|on|le|el|il|op|em|den|vom|at|um|,|\||·|-|–|—)\s+)?\S*\d.*$", re.IGNORECASE
+)
+_HANDLE_ONLY = re.compile(r"^[a-z][a-z0-9._-]{2,29}$")
+_DOMAIN = re.compile(r"\.[a-z]{2,6}$")
+_HCARD = frozenset(("fn", "vcard", "author-name", "p-author", "h-card"))
+_OWN = frozenset(("navigation", "footer"))
 _PARTICLES = word_set(
     "de da di del della der den van von ten ter la le du dos das bin ibn al el y e st"
 )
@@ -106,10 +131,16 @@ def find_authors(
         values = [v for v in meta.get(key) if not _URL.match(v)]
         if values:
             sources.append(_credit(values, [], MetaTags.source(key), key, site_names))
-    sources.append(_credit(_byline_texts(region), [], "dom", "byline", site_names))
+    marked, loose = _byline_texts(region)
+    # An author link (rel=author, itemprop=author) may show a user name ("gizzmo").
+    sources.append(_credit(marked, [], "dom", "author link", site_names, handles=True))
+    sources.append(_credit(loose, [], "dom", "byline", site_names))
     if headline is not None:
         lines = _by_lines_after(headline)
         sources.append(_credit(lines, [], "dom", "by-line after headline", site_names))
+    beside = _marked_authors(region.getroottree().getroot(), region)
+    origin = "author link beside the article"
+    sources.append(_credit(beside, [], "dom", origin, site_names, handles=True))
     candidates = [candidate for candidate, _ in sources if candidate.value]
     for candidate, _ in sources:
         if candidate.value:
@@ -122,14 +153,20 @@ def find_authors(
 
 
 def _credit(
-    raw_persons: list[str], raw_orgs: list[str], source: str, origin: str, site_names: list[str]
+    raw_persons: list[str],
+    raw_orgs: list[str],
+    source: str,
+    origin: str,
+    site_names: list[str],
+    *,
+    handles: bool = False,
 ) -> tuple[Candidate[list[str]], list[str]]:
     """Split raw credits into cleaned person names and organisation names."""
     site_keys = {_key(name) for name in site_names}
     persons: list[str] = []
     orgs = [clean_text(org) for org in raw_orgs if clean_text(org)]
     for raw in raw_persons:
-        for name in clean_author_names(raw):
+        for name in clean_author_names(raw, handles=handles):
             if _is_organisation(name) or _names_site(_key(name), site_keys):
                 orgs.append(name)
             else:
@@ -137,20 +174,31 @@ def _credit(
     return Candidate(_dedupe(persons), source, origin), _dedupe(orgs)
 
 
-def clean_author_names(raw: str) -> list[str]:
-    """Turn one credit line ("By Jane Doe and John Roe, Staff") into names."""
+def clean_author_names(raw: str, *, handles: bool = False) -> list[str]:
+    """Turn one credit line ("By Jane Doe and John Roe, Staff") into names; with
+    ``handles``, a credit that is a single user name ("gizzmo") is kept as it is."""
     text = clean_text(raw)
     text = _EMAIL.sub(" ", _URL.sub(" ", text))
     text = _HANDLE.sub(" ", text)
     stop = _STOP.search(text)
     if stop is not None:
         text = text[: stop.start()]
+    text = _DATED_TAIL.sub("", text)  # "Von Jane Doe am 21. April 2020"
+    if handles and _is_handle(text):
+        return [text]
     names: list[str] = []
     for part in _SPLIT.split(text):
         name = _strip_part(part)
         if name and _looks_like_name(name):
             names.append(name)
     return names
+
+
+def _is_handle(text: str) -> bool:
+    if not _HANDLE_ONLY.match(text) or _DOMAIN.search(text):
+        return False
+    lowered = text.lower()
+    return lowered not in _NOT_NAMES | _ROLE_WORDS | _ORG_WORDS and "admin" not in lowered
 
 
 def _strip_part(part: str) -> str:
@@ -161,8 +209,8 @@ def _strip_part(part: str) -> str:
         if stripped != part and stripped[:1].isupper():
             part = stripped
     words = part.split()
-    # Trailing job titles: "Jane Doe Staff Writer" -> "Jane Doe".
-    while words and words[-1].lower().strip(".,") in _ROLE_WORDS:
+    # Trailing job titles and weekdays: "Jane Doe Staff Writer", "Jane Doe Thursday".
+    while words and words[-1].lower().strip(".,") in _ROLE_WORDS | _CALENDAR_WORDS:
         words.pop()
     return " ".join(words).strip(" .,:")
 
@@ -174,6 +222,10 @@ def _looks_like_name(name: str) -> bool:
     lowered = {word.lower().strip(".,") for word in words}
     if lowered <= _ROLE_WORDS | _PARTICLES or name.lower() in _NOT_NAMES:
         return False
+    if words[-1].lower() in _PARTICLES:
+        return False  # "Beitrag von": a label whose name is missing
+    if not _PLACEHOLDERS.isdisjoint(lowered):
+        return False  # "No Author", "Unknown User"
     if any(ch.isdigit() for ch in name) or not _PERSON_TYPE_WORDS.search(name):
         return False
     # In cased scripts a name's words are capitalised (particles aside).
@@ -197,30 +249,58 @@ def _key(text: str) -> str:
 
 
 def _dedupe(names: list[str]) -> list[str]:
-    seen: set[str] = set()
+    """Drop repeated names, and a credit that is another name with words around it ("Show
+    all articles of Jane Doe" beside "Jane Doe")."""
+    keys = [name.casefold() for name in names]
     out: list[str] = []
-    for name in names:
-        key = name.casefold()
-        if key not in seen:
-            seen.add(key)
-            out.append(name)
+    seen: set[str] = set()
+    for name, key in zip(names, keys, strict=True):
+        if key in seen or any(other != key and f" {other} " in f" {key} " for other in keys):
+            continue
+        seen.add(key)
+        out.append(name)
     return out
 
 
-def _byline_texts(region: HtmlElement) -> list[str]:
-    """Return the texts of byline elements inside the article region."""
-    texts: list[str] = []
+def _byline_texts(region: HtmlElement) -> tuple[list[str], list[str]]:
+    """Return the texts of byline elements inside the article region: those marked up as
+    authors (rel=author, itemprop=author, hCard) and those only named as bylines."""
+    marked: list[str] = []
+    loose: list[str] = []
     for element in islice(region.iter(), _MAX_SCANNED):
-        if len(texts) >= _MAX_BYLINES:
+        if len(marked) + len(loose) >= _MAX_BYLINES:
             break
         if not isinstance(element.tag, str) or not _is_byline(element):
             continue
-        if _has_nested_byline(element) or in_furniture(element, stop=region.getparent()):
+        # Inside the article, a name such as "header-info" or "top-bar" does not make a
+        # byline page navigation; comments, related lists and asides still exclude it.
+        if _has_nested_byline(element) or in_furniture(element, region.getparent(), _OWN):
             continue
         text = _byline_text(element)
         if text:
-            texts.append(text)
-    return texts
+            (marked if _is_marked(element) else loose).append(text)
+    return marked, loose
+
+
+def _is_marked(element: HtmlElement) -> bool:
+    if element.get("rel") == "author" or element.get("itemprop") in ("author", "creator"):
+        return True
+    return not _HCARD.isdisjoint((element.get("class") or "").split())
+
+
+def _marked_authors(root: HtmlElement, region: HtmlElement) -> list[str]:
+    """Return the first author marked up as such (rel=author, itemprop=author) outside the
+    article region (blog themes put "by Jane" beside the post), never in the page header,
+    a sidebar, a comment or a related list."""
+    for element in select(_MARKED, root)[:_MAX_MARKED]:
+        if in_furniture(element) or in_page_header(element):
+            continue
+        if any(node is region for node in element.iterancestors()):
+            continue  # the region was read already
+        text = _byline_text(element)
+        if text:
+            return [text]
+    return []
 
 
 def _by_lines_after(headline: HtmlElement) -> list[str]:

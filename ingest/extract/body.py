@@ -3,8 +3,12 @@
 Scripts and styles are dropped and page furniture (hidden elements, share bars, related lists,
 comments...: see ``boilerplate``) is set aside. Then every block with a paragraph of its own
 scores its ancestors (readability's heuristic: commas, length, link density), the best
-container and its story-like siblings are kept, and their blocks are emitted without link
-clusters, the headline, a repeated byline, widget labels or the related-content zone.
+container and its story-like siblings are kept, and the container is widened to the ancestor
+holding the rest of the story when the story is split into blocks too far apart for their
+scores to meet. The standfirst between headline and container opens the text (``lead``).
+Blocks are emitted without link clusters, the headline, a repeated byline, widget labels,
+credits and calls to follow (``phrases``), the related-content zone, or a heading left
+dangling at the end.
 """
 
 from __future__ import annotations
@@ -14,31 +18,47 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ingest.extract.authors import clean_author_names
 from ingest.extract.boilerplate import (
     find_boilerplate,
-    is_end_marker,
-    is_inline_promo,
-    is_widget_label,
+    is_consent_banner,
+    is_hidden,
     name_words,
     remove_silent,
 )
 from ingest.extract.datelines import read_date_line
+from ingest.extract.lead import find_lead
 from ingest.extract.measure import Stats, measure
+from ingest.extract.phrases import (
+    is_call_to_action,
+    is_credit_line,
+    is_end_marker,
+    is_filing_line,
+    is_inline_promo,
+    is_widget_label,
+)
 from ingest.extract.region import same_text
-from ingest.extract.text import BLOCK_TAGS, Block, iter_blocks, word_set
+from ingest.extract.text import BLOCK_TAGS, HEADING_TAGS, Block, iter_blocks, word_set
 
 __all__ = ["BodyText", "extract_body"]
 
 _MIN_PARAGRAPH = 25
 # A related-content heading ends the story only past this share of the text.
 _END_ZONE = 0.4
+# Calls to follow or subscribe are cut from the second half of the text.
+_CTA_ZONE = 0.5
 _MAX_PROMO_CHARS = 150
+_MAX_DANGLING_CHARS = 100
 # Less text than this after setting furniture aside means the furniture rules misfired.
 _MIN_STRICT_CHARS = 150
 _ANCESTOR_LEVELS = 5
+_WIDEN_MIN_PROSE = 200
+_WIDEN_MIN_GAIN = 0.2
+_WIDEN_PROSE_SHARE = 0.6
+_WIDEN_LINKS = 0.2
 _FULL_WEIGHT_CHARS = 1000
 _PARAGRAPH_TAGS = frozenset(("p", "pre", "li", "dd", "dt", "blockquote", "h2", "h3", "h4", "h5"))
 _TAG_WEIGHT = {
@@ -68,6 +88,7 @@ class BodyText:
     paragraphs: list[str]
     container: HtmlElement | None = None
     furniture: list[tuple[HtmlElement, str]] = field(default_factory=list)  # set aside
+    lead: int = 0  # how many paragraphs are the standfirst, read from before the container
 
     @property
     def text(self) -> str:
@@ -90,28 +111,54 @@ def extract_body(
     remove_silent(root)
     stats = measure(root)
     furniture = find_boilerplate(root, stats, _protected(root, headline))
-    body = _read(root, stats, furniture, titles or [], authors or [])
+    body = _read(root, stats, furniture, headline, titles or [], authors or [])
     if len(body.text) < _MIN_STRICT_CHARS:
-        lenient = _read(root, measure(root), {}, titles or [], authors or [])
+        banners = _consent_banners(root, headline)
+        stats = measure(root, skip=banners)
+        lenient = _read(root, stats, banners, headline, titles or [], authors or [])
         if len(lenient.text) >= _MIN_STRICT_CHARS:
             return lenient
     return body
+
+
+def _consent_banners(root: HtmlElement, headline: HtmlElement | None) -> dict[HtmlElement, str]:
+    """Return the cookie and consent banners (outermost), which even a lenient reading
+    leaves out: a banner is never the story, however much of a short page it fills."""
+    keep = set(headline.iterancestors()) if headline is not None else set()
+    banners: dict[HtmlElement, str] = {}
+    walker = etree.iterwalk(root, events=("start",))
+    for _, element in walker:
+        if not isinstance(element.tag, str) or element in keep:
+            continue
+        if is_consent_banner(name_words(element)):
+            banners[element] = "consent"
+            walker.skip_subtree()
+    return banners
 
 
 def _read(
     root: HtmlElement,
     stats: dict[HtmlElement, Stats],
     furniture: dict[HtmlElement, str],
+    headline: HtmlElement | None,
     titles: list[str],
     authors: list[str],
 ) -> BodyText:
     containers = _choose_containers(root, stats, furniture)
-    blocks: list[Block] = []
+    skip = partial(_is_skipped, stats=stats, furniture=furniture)
+    lead = find_lead(headline, containers[0], stats, skip) if containers else []
+    blocks = list(lead)
     for container in containers:
-        skip = partial(_is_skipped, stats=stats, furniture=furniture)
         blocks.extend(iter_blocks(container, skip=skip))
     paragraphs = _clean_blocks(blocks, titles, authors)
-    return BodyText(paragraphs, containers[0] if containers else None, list(furniture.items()))
+    lead_texts = {block.text for block in lead}
+    lead_count = next((i for i, p in enumerate(paragraphs) if p not in lead_texts), len(paragraphs))
+    return BodyText(
+        paragraphs,
+        containers[0] if containers else None,
+        list(furniture.items()),
+        lead=lead_count,
+    )
 
 
 def _is_skipped(
@@ -121,14 +168,17 @@ def _is_skipped(
 
 
 def _protected(root: HtmlElement, headline: HtmlElement | None) -> set[HtmlElement]:
-    """Elements whose removal would take the article with them."""
+    """Elements whose removal would take the article with them: the headline's ancestors,
+    and those of a visible ``itemprop=articleBody`` (a hidden copy of the story, shown by
+    script if ever, is not the story)."""
     keep: set[HtmlElement] = set()
-    anchors = [el for el in root.iter() if el.get("itemprop") == "articleBody"]
     if headline is not None:
-        anchors.append(headline)
-    for anchor in anchors[:20]:
-        keep.add(anchor)
-        keep.update(anchor.iterancestors())
+        keep.update([headline, *headline.iterancestors()])
+    anchors = (el for el in root.iter() if el.get("itemprop") == "articleBody")
+    for anchor in islice(anchors, 20):
+        lineage = [anchor, *anchor.iterancestors()]
+        if not any(is_hidden(node) for node in lineage):
+            keep.update(lineage)
     return keep
 
 
@@ -198,7 +248,39 @@ def _choose_containers(
     best = max(scores, key=lambda node: scores[node])
     top = _climb(best, scores, body)
     top_score = max(scores.get(top, 0.0), scores[best])
-    return _with_siblings(top, top_score, scores, stats, furniture)
+    chosen = _with_siblings(top, top_score, scores, stats, furniture)
+    return _widen(chosen, stats)
+
+
+def _widen(chosen: list[HtmlElement], stats: dict[HtmlElement, Stats]) -> list[HtmlElement]:
+    """Climb to the ancestor that holds the rest of the story when the containers hold only
+    part of it (a story split into blocks too far apart for their scores to meet): an
+    ancestor is taken when what it adds is mostly prose and few links."""
+    measured = [stats[c] for c in chosen if c in stats]
+    text = sum(m.text for m in measured)
+    # Prose in list items (teaser cards, glossaries) does not count: a story goes on in
+    # paragraphs.
+    prose = sum(m.prose - m.listed for m in measured)
+    links = sum(m.links for m in measured)
+    widest: HtmlElement | None = None
+    node = chosen[0].getparent()
+    while node is not None and node.tag != "html":
+        measures = stats.get(node)
+        if measures is None:
+            break
+        extra_text = measures.text - text
+        extra_prose = measures.prose - measures.listed - prose
+        if extra_prose >= max(_WIDEN_MIN_PROSE, _WIDEN_MIN_GAIN * prose):
+            extra_links = measures.links - links
+            if (
+                extra_prose < _WIDEN_PROSE_SHARE * extra_text
+                or extra_links > _WIDEN_LINKS * extra_text
+            ):
+                break
+            widest = node
+            text, prose, links = measures.text, measures.prose - measures.listed, measures.links
+        node = node.getparent()
+    return [widest] if widest is not None else chosen
 
 
 def _climb(
@@ -303,6 +385,8 @@ def _is_link_cluster(element: HtmlElement, stats: dict[HtmlElement, Stats]) -> b
     density = measures.link_density
     if element.tag == "p":
         return density > 0.6
+    if not _POSITIVE_WORDS.isdisjoint(name_words(element)):
+        return density > 0.6  # "entry-content" of a short post made of links is the post
     return density > 0.5 or (density > 0.33 and measures.text < 500)
 
 
@@ -311,7 +395,8 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
     stop at a "Related articles"-style heading in the last part of the text."""
     total = sum(len(block.text) for block in blocks)
     seen = 0
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
+    set_aside: list[str] = []
     promo = False
     for index, block in enumerate(blocks):
         text = block.text
@@ -320,7 +405,11 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
             promo = False
             continue  # the headline a "Read also" line points to
         promo = is_inline_promo(text)
-        if promo or not text or (out and out[-1] == text) or is_widget_label(text):
+        if promo or not text or (out and out[-1][0] == text) or is_widget_label(text):
+            continue
+        late = seen > _CTA_ZONE * total
+        if is_credit_line(text) or (late and (is_call_to_action(text) or is_filing_line(text))):
+            set_aside.append(text)
             continue
         if seen > _END_ZONE * total and is_end_marker(text):
             break
@@ -330,8 +419,19 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
             continue
         if index < 6 and _is_byline_or_dateline(text, authors):
             continue
-        out.append(text)
-    return out
+        out.append((text, block.tag))
+    while out and _is_dangling(*out[-1]):
+        out.pop()
+    # A page whose only words are a credit or a filing line keeps them: better than nothing.
+    return [text for text, _ in out] or set_aside
+
+
+def _is_dangling(text: str, tag: str) -> bool:
+    """A heading or a label ("More on this topic:") that ends the text introduces something
+    that was left out."""
+    if len(text) > _MAX_DANGLING_CHARS:
+        return False
+    return tag in HEADING_TAGS or text.endswith(":") or is_end_marker(text)
 
 
 def _is_byline_or_dateline(text: str, authors: list[str]) -> bool:

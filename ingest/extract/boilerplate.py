@@ -5,35 +5,34 @@ Elements are judged by their tag, ARIA role and the words of their class, id, ar
 of furniture has a small named predicate. Setting furniture aside is guarded: an element
 holding the headline, the marked article body or most of the page's text or prose is a
 mislabelled wrapper, not furniture, and a "small" kind (share bar, caption...) holding a lot of
-text is kept too. Short lines get the same treatment by wording: widget labels ("Share",
-"Anzeige"), "Read also" promos, and headings that open the related-content zone.
+text is kept too; prose in list items (teaser cards) does not count as the story's. Lines are
+judged by their wording in ``phrases``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from itertools import pairwise
+from functools import lru_cache
+from itertools import islice, pairwise
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from ingest.extract.measure import Stats, forget, measure
-from ingest.extract.text import SILENT_TAGS, word_set
+from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
 __all__ = [
     "find_boilerplate",
     "furniture_kind",
-    "is_end_marker",
     "is_hidden",
-    "is_inline_promo",
-    "is_widget_label",
     "name_words",
     "remove_silent",
 ]
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_NO_WORDS: frozenset[str] = frozenset()
 _NAME_ATTRS = ("class", "id", "data-component", "data-testid", "data-module", "aria-label")
 # WordPress taxonomy classes ("category-comment", "tag-social", "post-123") describe the
 # post, not the element's role.
@@ -67,6 +66,7 @@ _CONSENT = word_set(
     "cookie cookies cookiebanner consent gdpr cmp onetrust didomi cookiebot usercentrics"
 )
 _PAYWALL = word_set("paywall regwall piano meter metered premiumprompt")
+_INFOBOX = word_set("infobox infoboxes factbox factboxes infokasten")
 _ADS = word_set(
     """ad ads adv advert adverts advertisement advertising advertorial adslot adunit adcontainer
     adwrapper dfp gpt googleads sponsor sponsored sponsors promo promos promoted commercial"""
@@ -79,6 +79,9 @@ _NAVIGATION = word_set(
     """nav navbar navigation menu menus submenu topbar masthead header footer sidebar rail
     modal popup overlay lightbox skiplink skiplinks"""
 )
+_FOOTER = word_set("footer pagefooter sitefooter")
+_HEADER_ONLY = frozenset(("header",))
+_STORY_PARTS = word_set("article entry post story recipe card table item date")
 _TOOLS = word_set(
     """pagination pager toolbar tools utility print login signin search skip tags taglist topics"""
 )
@@ -93,44 +96,11 @@ _MAJOR_TAGS = frozenset(("nav", "aside", "footer", "header", "menu", "form"))
 _MINOR_TAGS = frozenset(("figcaption",))
 _INLINE_HIDDEN_OK = frozenset(("span", "a", "b", "i", "em", "strong", "sup", "sub", "abbr"))
 
-# Headings that start the related-content and comment zones after a story, in the languages
-# newsflow meets most; compared lower-cased without punctuation.
-_END_MARKERS = frozenset(
-    (
-        "related", "related articles", "related stories", "related posts", "related content",
-        "related news", "more from", "more on this story",
-        "more stories", "more news", "you may also like", "you might also like",
-        "you may be interested in", "recommended", "recommended for you", "most read",
-        "most popular", "trending", "trending now", "comments", "leave a comment",
-        "leave a reply", "join the conversation", "about the author",
-        "das könnte sie auch interessieren", "das könnte dich auch interessieren",
-        "das thema könnte dich auch interessieren", "auch interessant", "mehr zum thema",
-        "weitere artikel", "ähnliche artikel",
-        "ähnliche beiträge", "verwandte artikel", "kommentare", "kommentar schreiben",
-        "kommentare schreiben", "empfehlungen", "articles similaires", "sur le même sujet",
-        "commentaires", "te puede interesar", "noticias relacionadas", "você pode gostar",
-        "comentários", "comentarios", "potrebbe interessarti", "articoli correlati", "commenti",
-        "gerelateerde artikelen", "reacties", "комментарии",
-    )
-)  # fmt: skip
-# Lines that announce a link to another story inside the text ("Read also: <headline>").
-_INLINE_PROMOS = frozenset(
-    (
-        "read more", "read also", "also read", "see also", "lesen sie auch", "lesen sie mehr",
-        "mehr dazu", "à lire aussi", "lire aussi", "voir aussi", "lee también", "lea también",
-        "leia também", "veja também", "leggi anche", "lees ook", "meer over", "читайте также",
-    )
-)  # fmt: skip
-_WIDGET_LABELS = frozenset(
-    (
-        "advertisement", "advertising", "sponsored", "share", "share this", "share this article",
-        "share this story", "like this", "tweet", "print", "email", "gefällt mir", "anzeige",
-        "werbung", "teilen", "drucken", "publicité", "partager", "publicidad", "compartir",
-        "pubblicità", "condividi", "реклама",
-    )
-)  # fmt: skip
-_MAX_MARKER_CHARS = 60
-_PHRASE_NOISE = re.compile(r"[^\w\s]+")
+_MAX_STORY_DEPTH = 30
+_COPY_SAMPLE = 3  # paragraphs compared to tell a hidden copy from a hidden story
+_COPY_MIN_CHARS = 80
+_COPY_SCAN = 3000
+_NOSCRIPT_PARAGRAPH = 150
 
 # A "small" widget holding more prose than this is a content block with an unlucky name.
 _MINOR_MAX_TEXT = 1000
@@ -141,10 +111,22 @@ _MAJOR_MAX_PROSE = 0.5  # ... or more than half of its prose (paragraphs that ar
 
 def name_words(element: HtmlElement) -> frozenset[str]:
     """Return the words of an element's names, with joined compounds ("most-read" -> mostread)."""
-    words: set[str] = set()
     attrib = element.attrib
-    for attr in _NAME_ATTRS:
-        value = attrib.get(attr)
+    if not attrib:
+        return _NO_WORDS
+    get = attrib.get
+    names = (
+        get("class"), get("id"), get("data-component"), get("data-testid"), get("data-module"),
+        get("aria-label"),
+    )  # fmt: skip
+    return _words(names) if any(names) else _NO_WORDS
+
+
+@lru_cache(maxsize=8192)
+def _words(names: tuple[str | None, ...]) -> frozenset[str]:
+    """Split name attributes into words (cached: pages repeat their class names a lot)."""
+    words: set[str] = set()
+    for value in names:
         if not value:
             continue
         for name in _CAMEL.sub(r"\1-\2", value).lower().split():
@@ -203,6 +185,11 @@ def is_advertisement(words: frozenset[str]) -> bool:
     return not _ADS.isdisjoint(words)
 
 
+def is_infobox(words: frozenset[str]) -> bool:
+    """A fact box beside the story ("infobox", "factbox") about a person or an organisation."""
+    return not _INFOBOX.isdisjoint(words)
+
+
 def is_breadcrumb(words: frozenset[str]) -> bool:
     return not _BREADCRUMB.isdisjoint(words)
 
@@ -212,7 +199,17 @@ def is_caption(words: frozenset[str]) -> bool:
 
 
 def is_navigation(words: frozenset[str]) -> bool:
+    if _only_a_header(words) and not _STORY_PARTS.isdisjoint(words):
+        return False  # "article-header", "recipe-header": the story's own header
     return not _NAVIGATION.isdisjoint(words)
+
+
+def _only_a_header(words: frozenset[str]) -> bool:
+    return words & _NAVIGATION == _HEADER_ONLY
+
+
+def is_footer(words: frozenset[str]) -> bool:
+    return not _FOOTER.isdisjoint(words)
 
 
 def is_page_tool(words: frozenset[str]) -> bool:
@@ -226,6 +223,7 @@ def is_article_meta(words: frozenset[str]) -> bool:
 # Regions that can be large (kept only when they hold the page itself) and widgets that are
 # small (kept when they hold a lot of prose).
 _MAJOR: tuple[tuple[str, Callable[[frozenset[str]], bool]], ...] = (
+    ("footer", is_footer),
     ("navigation", is_navigation),
     ("comments", is_comment_section),
     ("related", is_related_list),
@@ -236,6 +234,7 @@ _MINOR: tuple[tuple[str, Callable[[frozenset[str]], bool]], ...] = (
     ("newsletter", is_newsletter_box),
     ("paywall", is_paywall_prompt),
     ("ad", is_advertisement),
+    ("infobox", is_infobox),
     ("breadcrumb", is_breadcrumb),
     ("caption", is_caption),
     ("tools", is_page_tool),
@@ -243,14 +242,18 @@ _MINOR: tuple[tuple[str, Callable[[frozenset[str]], bool]], ...] = (
 )
 
 
-def furniture_kind(element: HtmlElement) -> tuple[str, bool] | None:
-    """Return ``(kind, is_major)`` when the element looks like page furniture, else None."""
+def furniture_kind(element: HtmlElement, *, headers: bool = False) -> tuple[str, bool] | None:
+    """Return ``(kind, is_major)`` when the element looks like page furniture, else None.
+
+    With ``headers``, a block named only as a header ("node-header") inside the article is
+    the story's own header: its date and byline count, though its text is not body text.
+    """
     tag = element.tag
     if tag in ("html", "body"):
         return None
     if is_hidden(element):
         return "hidden", True
-    if tag in _MAJOR_TAGS:
+    if tag in _MAJOR_TAGS and not (tag == "header" and _in_story(element)):
         return tag, True
     role = (element.get("role") or "").lower()
     if role in _MAJOR_ROLES:
@@ -262,6 +265,8 @@ def furniture_kind(element: HtmlElement) -> tuple[str, bool] | None:
         return None
     for kind, predicate in _MAJOR:
         if predicate(words):
+            if headers and kind == "navigation" and _only_a_header(words) and _in_story(element):
+                break  # "node-header" inside the article heads the story
             return kind, True
     for kind, predicate in _MINOR:
         if predicate(words):
@@ -269,32 +274,34 @@ def furniture_kind(element: HtmlElement) -> tuple[str, bool] | None:
     return None
 
 
-def _phrase_key(text: str) -> str:
-    return " ".join(_PHRASE_NOISE.sub(" ", text.lower()).split())
-
-
-def is_end_marker(text: str) -> bool:
-    """Return True for a short line that opens what follows a story ("Related articles",
-    "Das könnte Sie auch interessieren", "Comments")."""
-    return len(text) <= _MAX_MARKER_CHARS and _phrase_key(text) in _END_MARKERS
-
-
-def is_inline_promo(text: str) -> bool:
-    """Return True for a "Read also" line that introduces a link to another story."""
-    return len(text) <= _MAX_MARKER_CHARS and _phrase_key(text) in _INLINE_PROMOS
-
-
-def is_widget_label(text: str) -> bool:
-    """Return True for a line that labels a widget rather than saying anything ("Share",
-    "Advertisement", "Gefällt mir")."""
-    return len(text) <= _MAX_MARKER_CHARS and _phrase_key(text) in _WIDGET_LABELS
+def _in_story(element: HtmlElement) -> bool:
+    """A <header> inside an <article> or <main> heads the story (headline, standfirst,
+    byline), not the page."""
+    return any(
+        node.tag in ("article", "main") or node.get("role") == "main"
+        for node in islice(element.iterancestors(), _MAX_STORY_DEPTH)
+    )
 
 
 def remove_silent(root: HtmlElement) -> None:
-    """Drop scripts, styles, embeds and form controls with their content (tails are kept)."""
+    """Drop scripts, styles, embeds and form controls with their content (tails are kept).
+
+    A ``<noscript>`` holding paragraphs is the page as served without script (blog platforms
+    render the post there, some sites the whole page): it is unwrapped, not dropped.
+    """
+    for noscript in list(root.iter("noscript")):
+        if noscript.getparent() is not None and _holds_paragraphs(noscript):
+            noscript.drop_tag()
     doomed = [el for el in root.iter(*SILENT_TAGS) if el.getparent() is not None]
     for element in doomed:
         element.drop_tree()
+
+
+def _holds_paragraphs(element: HtmlElement) -> bool:
+    return any(
+        len(paragraph.text_content()) >= _NOSCRIPT_PARAGRAPH
+        for paragraph in islice(element.iter("p"), 50)
+    )
 
 
 def find_boilerplate(
@@ -315,7 +322,7 @@ def find_boilerplate(
             continue
         kind, major = found
         measures = stats.get(element)
-        if measures is not None and not _removable(measures, major, page):
+        if measures is not None and not _goes(element, root, kind, major, measures, page):
             continue
         doomed.append((element, kind))
         walker.skip_subtree()
@@ -332,10 +339,47 @@ def find_boilerplate(
     return flagged
 
 
+def _goes(
+    element: HtmlElement,
+    root: HtmlElement,
+    kind: str,
+    major: bool,
+    measures: Stats,
+    page: Stats | None,
+) -> bool:
+    """Tell whether flagged furniture is set aside. A cookie banner goes whatever its share
+    of a short page (a wrapper around the whole page would hold the protected headline); a
+    large hidden block goes when it copies text shown elsewhere."""
+    if kind == "consent" or _removable(measures, major, page):
+        return True
+    return kind == "hidden" and _copies_visible_text(element, root)
+
+
+def _copies_visible_text(hidden: HtmlElement, root: HtmlElement) -> bool:
+    """Tell whether a large hidden element repeats paragraphs shown elsewhere on the page (a
+    print or "read more" copy) rather than holding the story (a paywall hides it whole)."""
+    own = [
+        clean_text(p.text_content())
+        for p in islice(hidden.iter("p"), _COPY_SAMPLE * 4)
+        if len(p.text_content()) >= _COPY_MIN_CHARS
+    ][:_COPY_SAMPLE]
+    if not own:
+        return False
+    inside = set(hidden.iter("p"))
+    shown = {
+        clean_text(p.text_content())
+        for p in islice(root.iter("p"), _COPY_SCAN)
+        if p not in inside and len(p.text_content()) >= _COPY_MIN_CHARS
+    }
+    return all(text in shown for text in own)
+
+
 def _removable(measures: Stats, major: bool, page: Stats | None) -> bool:
     if page is None:
         return True
-    holds_prose = measures.prose > _MAJOR_MAX_PROSE * page.prose and measures.paragraphs > 1
+    # Prose in list items is a list of teasers, not a story under an unlucky name.
+    own_prose = measures.prose - measures.listed
+    holds_prose = own_prose > _MAJOR_MAX_PROSE * page.prose and measures.paragraphs > 1
     if major:
         holds_page = measures.text > _MAJOR_MAX_SHARE * page.text and measures.paragraphs > 0
         return not holds_page and not holds_prose

@@ -14,7 +14,7 @@ __all__ = ["SOURCES", "Candidate"]
 T = TypeVar("T")
 
 # The values ``Article.sources`` may hold.
-SOURCES = frozenset(("jsonld", "og", "twitter", "meta", "time", "dom", "feed", "detected"))
+SOURCES = frozenset(("jsonld", "og", "twitter", "meta", "time", "dom", "feed", "url", "detected"))
 
 
 @dataclass(frozen=True, slots=True)

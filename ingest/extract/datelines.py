@@ -15,14 +15,16 @@ from datetime import datetime
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ingest.extract.boilerplate import name_words
 from ingest.extract.candidates import Candidate
-from ingest.extract.region import in_furniture
+from ingest.extract.document import select
+from ingest.extract.region import in_furniture, in_page_header
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
-__all__ = ["DateMention", "find_dates", "read_date_line"]
+__all__ = ["DateMention", "date_from_url", "find_dates", "read_date_line"]
 
 _MONTH_NAMES = {
     # English, full and abbreviated
@@ -92,10 +94,29 @@ _UPDATE_WORDS = re.compile(
 )
 _DATE_HINTS = word_set(
     """date time dates published publish pubdate posted timestamp dateline datetime meta byline
-    updated info details"""
+    updated info details postmeta entrymeta postinfo postdate entrydate submitted"""
 )
 _UPDATE_HINTS = word_set("updated update modified datemodified lastupdated")
 _MAX_LINE = 250
+# Inside the article, its own footer and aside (a meta column) carry its date.
+_OWN_PARTS = frozenset(("footer", "aside"))
+_MARKED_DATES = etree.XPath(
+    "//*[@itemprop='datePublished' or @itemprop='dateModified' or @property]"
+)
+_RDFA_DATES = {
+    "dc:date dc:created": "datePublished",
+    "dc:created": "datePublished",
+    "dc:date": "datePublished",
+    "dcterms:created": "datePublished",
+    "dcterms:issued": "datePublished",
+    "schema:datePublished": "datePublished",
+    "dc:modified": "dateModified",
+    "dcterms:modified": "dateModified",
+    "schema:dateModified": "dateModified",
+}
+_URL_DATE = re.compile(
+    r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?=[/_.-]|$)"
+)
 _MAX_LINE_NODES = 20
 _BEFORE_HEADLINE = 15
 _AFTER_HEADLINE = 80
@@ -219,9 +240,12 @@ def find_dates(
     """Return ``(published, updated)`` candidates from the article's markup and date lines."""
     published: list[Candidate[str]] = []
     updated: list[Candidate[str]] = []
-    for element in root.iter():
-        prop = element.get("itemprop") if isinstance(element.tag, str) else None
-        if prop in ("datePublished", "dateModified") and element.tag != "meta":
+    for element in select(_MARKED_DATES, root):
+        if element.tag == "meta":
+            continue
+        # Microdata (itemprop) and RDFa (property="dc:created", Drupal's default).
+        prop = element.get("itemprop") or _RDFA_DATES.get(element.get("property") or "")
+        if prop in ("datePublished", "dateModified"):
             value = element.get("datetime") or element.get("content") or element.text_content()
             target = published if prop == "datePublished" else updated
             if value and value.strip() and not in_furniture(element):
@@ -229,21 +253,64 @@ def find_dates(
                 target.append(Candidate(value.strip(), source, f"itemprop={prop}"))
     for element in region.iter("time"):
         value = element.get("datetime")
-        if not value or not value.strip() or in_furniture(element, stop=region):
+        if not value or not value.strip() or in_furniture(element, region, allow=_OWN_PARTS):
             continue
         target = updated if _labelled_update(element) else published
         target.append(Candidate(value.strip(), "time", "<time datetime>"))
     for mention in _date_lines(region, headline):
         target = updated if mention.updated else published
         target.append(Candidate(mention.value, "dom", "date line", mention.raw))
+    if not published:
+        published.extend(_near_region(root, region))
     return published, updated
+
+
+def _near_region(root: HtmlElement, region: HtmlElement) -> list[Candidate[str]]:
+    """Return the first publication date shown outside the article region (blog themes put
+    "Posted on" in a header or footer beside the post), never from the page's own header,
+    a sidebar, a comment or a related list."""
+    for element in islice(root.iter(), _MAX_SCANNED):
+        if not isinstance(element.tag, str) or element.tag in SILENT_TAGS:
+            continue
+        if element.tag == "time":
+            value = (element.get("datetime") or "").strip()
+            if value and not _labelled_update(element) and _on_the_page(element, region):
+                return [Candidate(value, "time", "<time datetime> beside the article")]
+            continue
+        if _DATE_HINTS.isdisjoint(name_words(element)):
+            continue
+        line = _short_text(element)
+        mentions = [m for m in read_date_line(line) if not m.updated] if line else []
+        if mentions and _on_the_page(element, region):
+            first = mentions[0]
+            return [Candidate(first.value, "dom", "date line beside the article", first.raw)]
+    return []
+
+
+def _on_the_page(element: HtmlElement, region: HtmlElement) -> bool:
+    """Tell whether a date beside the article may be its own: not in a sidebar, a comment,
+    a related list or the page's header (the article's own footer or aside may be)."""
+    if in_page_header(element):
+        return False
+    if any(node is region for node in element.iterancestors()):
+        return not in_furniture(element, region, allow=_OWN_PARTS)
+    return not in_furniture(element)
+
+
+def date_from_url(url: str) -> list[Candidate[str]]:
+    """Return the day a URL's path names ("/2019/08/02/slug", "/2019-08-02-slug")."""
+    found = _URL_DATE.search(url)
+    if found is None:
+        return []
+    year, month, day = (int(part) for part in found.groups())
+    return [Candidate(f"{year:04d}-{month:02d}-{day:02d}", "url", "path", found.group(0))]
 
 
 def _labelled_update(element: HtmlElement) -> bool:
     parent = element.getparent()
     words = name_words(element) | (name_words(parent) if parent is not None else frozenset())
     if not _UPDATE_HINTS.isdisjoint(words):
-        return True
+        return "published" not in words  # "entry-date published updated" is the first date
     before = (parent.text or "") if parent is not None else ""
     return bool(_UPDATE_WORDS.search(before))
 

@@ -8,7 +8,7 @@ from lxml.html import HtmlElement
 
 from ingest.errors import ExtractError
 
-__all__ = ["parse_document"]
+__all__ = ["parse_document", "select"]
 
 
 def parse_document(html: str) -> HtmlElement:
@@ -27,3 +27,9 @@ def parse_document(html: str) -> HtmlElement:
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError(f"the page could not be parsed as HTML: {exc}") from exc
     return root
+
+
+def select(path: etree.XPath, root: HtmlElement) -> list[HtmlElement]:
+    """Return the elements a compiled XPath finds under ``root`` (typed for callers)."""
+    found = path(root)
+    return [el for el in found if isinstance(el, HtmlElement)] if isinstance(found, list) else []

@@ -13,8 +13,8 @@ from ingest.extract.candidates import Candidate
 
 __all__ = ["choose_language", "detect_language", "normalize_language"]
 
-# Detection reads a prefix: a few thousand characters settle the question.
-_DETECT_CHARS = 3000
+# Detection reads a prefix: a thousand characters settle the question.
+_DETECT_CHARS = 1000
 _MIN_DETECT_CHARS = 40
 # Overrule the markup only on a long body and a confident verdict: templates often declare
 # the site's default language on every page, whatever the article is written in.
@@ -85,7 +85,9 @@ def choose_language(
         ),
         None,
     )
-    detected = detect_language(text)
+    # Declared markup is only overruled by a long text: a short one need not be read.
+    needed = declared is None or len(text) >= _OVERRULE_CHARS
+    detected = detect_language(text) if needed else None
     if declared is not None:
         if (
             detected is not None

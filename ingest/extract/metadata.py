@@ -27,7 +27,9 @@ __all__ = [
     "strip_site_suffix",
 ]
 
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|›|/|:)\s+")
+# " | " and friends; a bar needs no spaces ("NEWS WEB EASY|Headline"), and a trailing
+# "(Site)" counts too.
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|›|/|:)\s+|\s*\|\s*|\s+(?=\([^()]+\)$)")
 _MIN_REPEATED_HEAD = 15
 _SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TAG_SPLIT = re.compile(r"[,;،，、]")
@@ -279,6 +281,8 @@ def strip_site_suffix(
     head, tail = title[: separators[0].start()].strip(), title[separators[0].end() :].strip()
     if tail and _names_site(_key(head), keys):
         return tail
+    if len(tail) >= _MIN_REPEATED_HEAD and len(head) < len(tail) and _key(tail) in titles:
+        return tail  # "Site|Headline" where the page's headline says "Headline"
     return title
 
 

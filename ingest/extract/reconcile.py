@@ -25,6 +25,7 @@ _TAG_LIKE = re.compile(r"<(?:p|br|div|span|a|em|strong|b|i|h\d)\b|&lt;p&gt;", re
 _ELLIPSIS = re.compile(r"(?:\.\.\.|…|\[\.\.\.\])\s*$")
 _MIN_JSONLD_CHARS = 200
 _AGREE = 0.9  # shared share of shingles for "the same text"
+_MOSTLY = 0.6  # the DOM holds this share of articleBody: it found the story
 _KEEP_PARAGRAPH = 0.5  # a DOM paragraph is kept when this share of it is in articleBody
 _SUMMARY_SHARE = 0.5  # an articleBody this much shorter than the DOM text is a summary
 
@@ -47,8 +48,14 @@ def jsonld_paragraphs(article_body: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def reconcile_with_jsonld(paragraphs: list[str], article_body: str | None) -> tuple[list[str], str]:
-    """Return the paragraphs to use and their source ("dom" or "jsonld")."""
+def reconcile_with_jsonld(
+    paragraphs: list[str], article_body: str | None, lead: int = 0
+) -> tuple[list[str], str]:
+    """Return the paragraphs to use and their source ("dom" or "jsonld").
+
+    The first ``lead`` paragraphs are the standfirst, which ``articleBody`` usually leaves
+    out: filtering keeps them.
+    """
     if not article_body:
         return paragraphs, "dom"
     ld_paragraphs = jsonld_paragraphs(article_body)
@@ -64,16 +71,18 @@ def reconcile_with_jsonld(paragraphs: list[str], article_body: str | None) -> tu
     dom_covered = shared / len(dom_shingles)
     if ld_covered >= _AGREE and dom_covered >= _AGREE:
         return paragraphs, "dom"
+    dom_length = len(" ".join(paragraphs))
+    if len(ld_text) < _SUMMARY_SHARE * dom_length:
+        return paragraphs, "dom"  # a summary or teaser, not the body
     if ld_covered >= _AGREE:
-        kept = [i for i, p in enumerate(paragraphs) if _inside(p, ld_shingles)]
+        kept = [i for i, p in enumerate(paragraphs) if i < lead or _inside(p, ld_shingles)]
         if _truncated(paragraphs, kept, ld_text):
             return paragraphs, "dom"
         return [paragraphs[i] for i in kept], "jsonld"
-    dom_length = len(" ".join(paragraphs))
+    if ld_covered >= _MOSTLY:
+        return paragraphs, "dom"  # the DOM found the story; the two differ in details
     if _ELLIPSIS.search(ld_text) and dom_length > len(ld_text):
         return paragraphs, "dom"
-    if len(ld_text) < _SUMMARY_SHARE * dom_length:
-        return paragraphs, "dom"  # a summary or teaser, not the body
     return ld_paragraphs, "jsonld"
 
 

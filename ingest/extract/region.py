@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from itertools import islice
+
 from lxml.html import HtmlElement
 
-from ingest.extract.boilerplate import furniture_kind
-from ingest.extract.text import clean_text
+from ingest.extract.boilerplate import furniture_kind, name_words
+from ingest.extract.text import clean_text, word_set
 
-__all__ = ["find_headline", "find_region", "in_furniture", "same_text"]
+__all__ = ["find_headline", "find_region", "in_furniture", "in_page_header", "same_text"]
 
 _REGION_TAGS = frozenset(("article", "main"))
 # Furniture that never holds the article's own headline, date or byline.
@@ -15,10 +18,14 @@ _FOREIGN = frozenset(
     ("nav", "aside", "footer", "navigation", "comments", "related", "complementary", "hidden")
 )
 _MAX_HEADLINES = 50
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_MAX_HEADER_DEPTH = 12
+# Names of the block showing the site's own name, which may be an <h1>.
+_BRAND = word_set("sitetitle sitename sitebranding branding logo blogtitle blogname masthead")
 
 
 def _key(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.lower())
 
 
 def same_text(a: str, b: str) -> bool:
@@ -27,12 +34,15 @@ def same_text(a: str, b: str) -> bool:
     return bool(ka) and ka == kb
 
 
-def in_furniture(element: HtmlElement, stop: HtmlElement | None = None) -> bool:
-    """Return True when ``element`` sits inside a sidebar, comment list, related list, nav..."""
+def in_furniture(
+    element: HtmlElement, stop: HtmlElement | None = None, allow: frozenset[str] = frozenset()
+) -> bool:
+    """Return True when ``element`` sits inside a sidebar, comment list, related list, nav...
+    (below ``stop``; furniture kinds in ``allow`` do not count)."""
     node: HtmlElement | None = element
     while node is not None and node is not stop:
-        found = furniture_kind(node)
-        if found is not None and found[0] in _FOREIGN:
+        found = furniture_kind(node, headers=True)
+        if found is not None and found[0] in _FOREIGN and found[0] not in allow:
             return True
         node = node.getparent()
     return False
@@ -52,12 +62,13 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
         seen += 1
         key = _key(text)
         matches = any(key == k or (len(key) > 20 and (key in k or k in key)) for k in keys)
+        aside = in_furniture(element) or in_page_header(element)
         if matches:
-            if not in_furniture(element):
+            if not aside:
                 return element
             if matching_in_furniture is None:
                 matching_in_furniture = element
-        if element.tag != "h1" or len(text.split()) < 2 or in_furniture(element):
+        if element.tag != "h1" or len(text.split()) < 2 or aside:
             continue
         fallback = fallback if fallback is not None else element
         if fallback_in_region is None and _region_ancestor(element) is not None:
@@ -66,6 +77,17 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
         if choice is not None:
             return choice
     return None
+
+
+def in_page_header(element: HtmlElement) -> bool:
+    """Return True inside the page's own header (site title, logo), not a story's header."""
+    for node in islice(element.iterancestors(), _MAX_HEADER_DEPTH):
+        found = furniture_kind(node)
+        if found is not None and found[0] == "header":
+            return True
+        if not _BRAND.isdisjoint(name_words(node)):
+            return True
+    return not _BRAND.isdisjoint(name_words(element))
 
 
 def _region_ancestor(element: HtmlElement) -> HtmlElement | None:

@@ -41,10 +41,12 @@ BLOCK_TAGS = word_set(
     p pre section summary table tbody td tfoot th thead tr ul"""
 )
 HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
-# Dropped with their content wherever text is produced.
+# Dropped with their content wherever text is produced; <rt>/<rp> are ruby annotations (the
+# reading printed above Japanese or Chinese characters), not words of the text.
 SILENT_TAGS = word_set(
     """script style noscript template iframe svg math canvas object embed video audio map button
-    input select option optgroup textarea datalist head title meta link source track dialog"""
+    input select option optgroup textarea datalist head title meta link source track dialog
+    rt rp"""
 )
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/]")

@@ -44,10 +44,31 @@ STORY = "".join(
         pytest.param("Share on Facebook", [], id="not-a-name"),
         pytest.param("follow us on twitter", [], id="lowercase-words"),
         pytest.param("Published 15 Sep 2021", [], id="date-only"),
+        pytest.param("VON MORITZ KELLER am 21. April 2020", ["MORITZ KELLER"], id="dated-tail"),
+        pytest.param("Jane Doe Thursday, November 5", ["Jane Doe"], id="weekday-tail"),
+        pytest.param("Interview: Julia Lauter", ["Julia Lauter"], id="interview-label"),
+        pytest.param("Eingestellt von Der Michel", ["Der Michel"], id="blogger-posted-by"),
+        pytest.param("Beitrag von", [], id="label-without-name"),
+        pytest.param("No Author", [], id="no-author"),
+        pytest.param("gizzmo", [], id="handle-not-in-free-text"),
     ],
 )
 def test_clean_author_names(raw: str, names: list[str]) -> None:
     assert clean_author_names(raw) == names
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        pytest.param("gizzmo", ["gizzmo"], id="user-name"),
+        pytest.param("christian.stadtfeld", ["christian.stadtfeld"], id="dotted-user-name"),
+        pytest.param("kath.net", [], id="domain"),
+        pytest.param("wordpressadmin", [], id="admin-account"),
+        pytest.param("von", [], id="function-word"),
+    ],
+)
+def test_author_links_may_show_user_names(raw: str, names: list[str]) -> None:
+    assert clean_author_names(raw, handles=True) == names
 
 
 def page(head: str = "", byline: str = "") -> str:

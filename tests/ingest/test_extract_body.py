@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import lxml.html
 import pytest
@@ -18,6 +21,7 @@ from ingest.extract.boilerplate import furniture_kind
 from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.model import FeedEntry
 
+ROOT = Path(__file__).resolve().parents[2]
 URL = "https://news.example.com/story"
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 PARAGRAPHS = [
@@ -217,16 +221,73 @@ PATHOLOGICAL = {
     "many-date-lines": "<h1>Headline of the story</h1>"
     + '<div class="date">15 September 2021 23:51</div>' * 20_000
     + STORY,
+    # Every fallback that walks up from an element (bylines and dates beside the article,
+    # furniture checks) meets a deep tree and thousands of candidates.
+    "deep-byline-and-dates": "<div>" * 5_000
+    + '<a rel="author" href="/a">Jane Doe</a><time datetime="2021-09-15T10:00:00Z">x</time>'
+    + STORY
+    + "</div>" * 5_000
+    + '<span class="post-date">15 September 2021</span>' * 5_000
+    + '<a rel="author" href="/b">John Roe</a>' * 5_000,
+    "many-headers-and-kickers": "<article>"
+    + '<header class="entry-header"><h1><span class="kicker">K</span> Title</h1></header>' * 5_000
+    + f"{STORY}</article>",
 }
+MAX_SECONDS = 2.0
+MAX_RSS_BYTES = 500 * 1024 * 1024
+# Extracts the page files named on the command line, then prints the process's peak RSS.
+RSS_PROBE = """
+import contextlib, resource, sys
+from datetime import UTC, datetime
+from ingest.errors import ExtractError
+from ingest.extract import extract_article
+for path in sys.argv[1:]:
+    with open(path, "rb") as handle, contextlib.suppress(ExtractError):
+        extract_article(handle.read(), "https://news.example.com/story",
+                        now=datetime(2025, 1, 1, tzinfo=UTC))
+try:  # Linux: this process's own high-water mark (getrusage keeps the forking parent's)
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    print(int(line.split()[1]) * 1024)
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(peak if sys.platform == "darwin" else peak * 1024)
+"""
+
+
+def pathological_page(name: str) -> bytes:
+    return f"<html><body>{PATHOLOGICAL[name]}</body></html>".encode()
 
 
 @pytest.mark.parametrize("name", list(PATHOLOGICAL))
 def test_pathological_pages_finish_quickly(name: str) -> None:
-    html = f"<html><body>{PATHOLOGICAL[name]}</body></html>".encode()
+    html = pathological_page(name)
     started = time.perf_counter()
     with contextlib.suppress(ExtractError):  # giving up cleanly is fine; hanging is not
         extract_article(html, URL, now=NOW)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < MAX_SECONDS
+
+
+def test_pathological_pages_stay_under_the_memory_cap(tmp_path: Path) -> None:
+    # Peak RSS of a fresh interpreter per page, so libxml2's own allocations (which
+    # tracemalloc cannot see) count too; the pages run side by side to keep the test short.
+    probes = {}
+    for name in PATHOLOGICAL:
+        path = tmp_path / f"{name}.html"
+        path.write_bytes(pathological_page(name))
+        command = [sys.executable, "-c", RSS_PROBE, str(path)]
+        probes[name] = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    peaks = {}
+    for name, probe in probes.items():
+        out, _ = probe.communicate(timeout=120)
+        assert probe.returncode == 0, f"{name}: the probe failed"
+        peaks[name] = int(out.strip().splitlines()[-1])
+    too_big = {
+        name: f"{peak / 2**20:.0f} MiB"
+        for name, peak in peaks.items()
+        if not 0 < peak < MAX_RSS_BYTES
+    }
+    assert not too_big, too_big
 
 
 @settings(max_examples=60, deadline=None)

@@ -9,6 +9,7 @@ import pytest
 from ingest.dates import parse_date
 from ingest.extract import extract_article
 from ingest.extract.datelines import read_date_line
+from ingest.extract.zones import zone_of_url
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 URL = "https://news.example.com/story"
@@ -101,3 +102,40 @@ def test_updated_time_element_is_not_the_publication_date() -> None:
     article = extract_article(html, URL, now=NOW)
     assert article.published_at == datetime(2021, 9, 15, 9, tzinfo=UTC)
     assert article.updated_at == datetime(2021, 9, 16, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "zone"),
+    [
+        pytest.param("https://www.zeitung.de/a", "Europe/Berlin", id="country-domain"),
+        pytest.param("https://news.example.co.uk/a", "Europe/London", id="second-level"),
+        pytest.param("https://elpais.com.uy/a", "America/Montevideo", id="com-country"),
+        pytest.param("https://news.example.com/a", None, id="generic-domain"),
+        pytest.param("https://www.example.com.br/a", None, id="several-zones"),
+        pytest.param("file:///tmp/page.html", None, id="no-host"),
+    ],
+)
+def test_country_zone_of_a_url(url: str, zone: str | None) -> None:
+    found = zone_of_url(url)
+    assert (str(found) if found else None) == zone
+
+
+@pytest.mark.parametrize(
+    ("head", "published"),
+    [
+        pytest.param("", "2021-09-15T23:51:00Z", id="no-zone-anywhere-utc"),
+        pytest.param(
+            '<meta property="article:modified_time" content="2021-09-16T08:00:00-04:00">',
+            "2021-09-16T03:51:00Z",
+            id="offset-of-the-page's-other-date",
+        ),
+    ],
+)
+def test_date_line_without_zone(head: str, published: str) -> None:
+    html = (
+        f'<html lang="en"><head>{head}</head><body><article><h1>Headline of the story here</h1>'
+        f'<p class="date">15 September 2021, 23:51</p>{STORY}</article></body></html>'
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published

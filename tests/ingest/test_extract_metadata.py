@@ -14,6 +14,7 @@ from ingest.extract.metadata import strip_site_suffix
 from ingest.model import FeedEntry
 
 URL = "https://news.example.com/2021/09/15/story"
+UNDATED_URL = "https://news.example.com/story"  # no day in the path to fall back on
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 STORY = "".join(
     f"<p>Paragraph {n} of the story says something long enough, with commas, to be prose.</p>"
@@ -173,6 +174,28 @@ def test_jsonld_author_reference_resolves_in_graph() -> None:
             "og",
             id="whitespace-collapsed",
         ),
+        pytest.param(
+            '<meta property="og:title" content="SNOW MAPS AT HIGH RESOLUTION">',
+            "<h1>Snow maps at high resolution</h1>",
+            "SNOW MAPS AT HIGH RESOLUTION",
+            "og",
+            id="case-only-difference-keeps-metadata",
+        ),
+        pytest.param(
+            jsonld('{"@type": "NewsArticle", "headline": "Stars want a new streaming model"}')
+            + '<meta property="og:title" content="Royalties: Stars want a new streaming model">',
+            "<h1>Royalties: Stars want a new streaming model</h1>",
+            "Royalties: Stars want a new streaming model",
+            "dom",
+            id="visible-kicker-confirmed-by-og",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="New mayor sworn in">',
+            '<h1>"Reform now" / New mayor sworn in</h1>',
+            "New mayor sworn in",
+            "og",
+            id="visible-kicker-unconfirmed",
+        ),
     ],
 )
 def test_title_priority(head: str, body: str, title: str, source: str) -> None:
@@ -238,7 +261,7 @@ def test_title_priority(head: str, body: str, title: str, source: str) -> None:
 def test_published_priority(
     head: str, body: str, published: str | None, source: str | None
 ) -> None:
-    article = extract_article(page(head, body), URL, now=NOW)
+    article = extract_article(page(head, body), UNDATED_URL, now=NOW)
     assert iso(article.published_at) == published
     assert article.sources.get("published_at") == source
 
