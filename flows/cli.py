@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -124,6 +124,16 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     return shard, shards
 
 
+def _run_flow(what: str, run: Coroutine[Any, Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Run a flow to its end; an unexpected crash becomes an IngestError saying so (exit 1)."""
+    try:
+        return asyncio.run(run)
+    except IngestError:
+        raise
+    except Exception as exc:  # the pipeline itself broke: say why
+        raise IngestError(f"the {what} failed: {type(exc).__name__}: {exc}") from exc
+
+
 def _check_before_starting(settings: Settings) -> None:
     """Refuse a bad feeds file or database URL before paying for Prefect's start-up."""
     from ingest.sources import load_feeds
@@ -160,19 +170,16 @@ def run_ingest(
 
         ingest_module.plan_listener, ingest_module.progress_listener = planned, done
         try:
-            return asyncio.run(
+            return _run_flow(
+                "ingest run",
                 ingest_module.ingest(
                     feeds_path=str(settings.feeds),
                     database_url=settings.database_url,
                     tags=tags or None,
                     shard=shard[0] if shard else None,
                     shards=shard[1] if shard else 1,
-                )
+                ),
             )
-        except IngestError:
-            raise
-        except Exception as exc:  # the pipeline itself broke: say why, exit 1
-            raise IngestError(f"the ingest run failed: {type(exc).__name__}: {exc}") from exc
         finally:
             ingest_module.plan_listener = ingest_module.progress_listener = None
 
@@ -223,21 +230,17 @@ def backfill(
         _prefect_defaults()
         from flows.backfill import backfill as backfill_flow
 
-        try:
-            rows = asyncio.run(
-                backfill_flow(
-                    since=since,
-                    until=until,
-                    source=source,
-                    feeds_path=str(settings.feeds),
-                    database_url=settings.database_url,
-                    tags=list(tags) or None,
-                )
-            )
-        except IngestError:
-            raise
-        except Exception as exc:
-            raise IngestError(f"the backfill failed: {type(exc).__name__}: {exc}") from exc
+        rows = _run_flow(
+            "backfill",
+            backfill_flow(
+                since=since,
+                until=until,
+                source=source,
+                feeds_path=str(settings.feeds),
+                database_url=settings.database_url,
+                tags=list(tags) or None,
+            ),
+        )
     if rows:
         render_table(rows, BACKFILL_COLUMNS, title="newsflow backfill")
     else:

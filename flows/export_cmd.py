@@ -8,9 +8,7 @@ again next time, never skips them.
 
 from __future__ import annotations
 
-import csv
 import importlib
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from flows.output import jsonable, write_jsonl
+from flows.output import write_csv, write_jsonl
 from ingest.errors import ConfigError
 from storage.export import advance_watermark, open_window, read_window
 from storage.repository import ARTICLE_KEYS
@@ -102,33 +100,15 @@ def _writer(fmt: str) -> Writer:
     raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
-def _counted(rows: Iterable[dict[str, Any]], count: list[int]) -> Iterator[dict[str, Any]]:
-    for row in rows:
-        count[0] += 1
-        yield row
-
-
 def _write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> int:
-    count = [0]
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        write_jsonl(_counted(rows, count), out)
-    return count[0]
+        return write_jsonl(rows, out)
 
 
 def _write_csv(rows: Iterable[dict[str, Any]], path: Path) -> int:
-    """The same cells as ``newsflow articles --format csv``: lists as JSON, times in ISO UTC."""
-    count = 0
+    """The same cells as ``newsflow articles --format csv``."""
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(ARTICLE_KEYS)
-        for row in rows:
-            values = jsonable(row)
-            writer.writerow(
-                json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                for v in (values.get(k) for k in ARTICLE_KEYS)
-            )
-            count += 1
-    return count
+        return write_csv(rows, ARTICLE_KEYS, out)
 
 
 def _pyarrow() -> tuple[Any, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -276,7 +275,3 @@ async def _publish(rows: list[dict[str, Any]]) -> None:
     if parked:
         lines += ["", "## Parked feeds", ""] + [f"- {r['feed']}" for r in parked]
     await create_markdown_artifact(markdown="\n".join(lines), key="ingest-summary")
-
-
-def outcome_dict(outcome: FeedOutcome) -> dict[str, Any]:
-    return asdict(outcome)

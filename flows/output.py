@@ -23,15 +23,22 @@ def jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
+def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """One JSON object per line; returns how many rows were written."""
+    count = 0
     for row in rows:
         out.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
+        count += 1
+    return count
 
 
-def write_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str], out: TextIO) -> None:
+def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str], out: TextIO) -> int:
+    """A header of ``keys``, then one line per row (lists as JSON, times in ISO UTC)."""
     writer = csv.writer(out)
     writer.writerow(keys)
+    count = 0
     for row in rows:
+        count += 1
         values = jsonable(row)
         writer.writerow(
             [
@@ -39,6 +46,7 @@ def write_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str], out: TextIO) 
                 for v in (values.get(k) for k in keys)
             ]
         )
+    return count
 
 
 def render_table(
