@@ -27,12 +27,11 @@ from flows.ingest_flow import select_feeds
 from flows.settings import Settings
 from ingest.archive import walk_archive
 from ingest.backfill import DayRange, check_source, day_range, entries_by_day, sitemap_entries
-from ingest.dedup import content_hash
 from ingest.errors import FetchError, IngestError, ParseError
-from ingest.extract import extract_article
 from ingest.http import Fetcher
-from ingest.model import ArticleRecord, FeedEntry, FeedSource, RawPage
+from ingest.model import ArticleRecord, FeedEntry, FeedSource
 from ingest.pipeline import FeedOutcome, PipelineConfig, store_entries
+from ingest.prepare import prepare_page
 from ingest.sitemaps import discover_sitemap_urls
 from ingest.sources import load_feeds
 from storage.backfill import finished_days, raw_pages_between, record_day
@@ -139,21 +138,21 @@ def _reprocess(store: SqlStore, feed_url: str, day: date, outcome: FeedOutcome) 
     records = []
     for item in raw_pages_between(store.engine, feed_url, day):
         try:
-            article = extract_article(item.body, item.url, content_type=item.content_type)
+            page = prepare_page(item.body, item.url, content_type=item.content_type)
         except IngestError as exc:
             outcome.failed_pages += 1
             outcome.warnings.append(f"{item.url}: {exc}")
             continue
-        article = dataclasses.replace(article, canonical_url=item.canonical_url)
         records.append(
             ArticleRecord(
-                article=article,
+                article=dataclasses.replace(page.article, canonical_url=item.canonical_url),
                 link_url=item.link_url,
                 guid=item.guid,
                 entry_hash=item.entry_hash or "",
-                content_hash=content_hash(article.text),
+                content_hash=page.content_hash,
                 fetched_at=item.fetched_at,
-                raw=RawPage(item.url, item.content_type, item.body),
+                raw=page.raw,
+                fingerprint=page.fingerprint,
             )
         )
     saved = store.save(feed_url, records)

@@ -26,6 +26,7 @@ from ingest.health import HealthCounts, health_drops
 from ingest.http import Fetcher
 from ingest.model import FeedSource, FeedState
 from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
+from ingest.prepare import PageWorkers
 from ingest.shards import select_shard
 from ingest.sources import load_feeds
 from storage.db import ensure_schema, make_engine
@@ -62,10 +63,13 @@ async def ingest_feed(
     fetcher: Fetcher,
     store: SqlStore,
     config: PipelineConfig,
+    pages: PageWorkers,
 ) -> FeedOutcome:
     """Fetch one feed and store its new articles, then record the feed's state."""
     logger = get_run_logger()
-    outcome = await process_feed(source, state, fetcher=fetcher, store=store, config=config)
+    outcome = await process_feed(
+        source, state, fetcher=fetcher, store=store, config=config, pages=pages
+    )
     last_try = (task_run.run_count or 1) > FEED_RETRIES
     if outcome.failed and outcome.transient and not outcome.retry_after and not last_try:
         logger.warning("%s: %s (will retry)", source.url, outcome.error)
@@ -196,10 +200,12 @@ async def ingest(
         store = SqlStore(engine)
         config = settings.pipeline_config()
         try:
-            async with Fetcher(settings.http_config()) as fetcher:
+            async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
                 outcomes += await asyncio.gather(
                     *(
-                        _guarded(s, states.get(s.url, FeedState(s.url)), fetcher, store, config)
+                        _guarded(
+                            s, states.get(s.url, FeedState(s.url)), fetcher, store, config, pages
+                        )
                         for s in runnable
                     )
                 )
@@ -216,13 +222,18 @@ async def ingest(
 
 
 async def _guarded(
-    source: FeedSource, state: FeedState, fetcher: Fetcher, store: SqlStore, config: PipelineConfig
+    source: FeedSource,
+    state: FeedState,
+    fetcher: Fetcher,
+    store: SqlStore,
+    config: PipelineConfig,
+    pages: PageWorkers,
 ) -> FeedOutcome:
     """Run one feed's task; a crash of that task becomes its error row, never the run's."""
     try:
         with tags(*source.tags):  # the feed's tags on its task run, for filtering in the UI
             return await ingest_feed.with_options(task_run_name=task_name(source))(
-                source, state, fetcher, store, config
+                source, state, fetcher, store, config, pages
             )
     except Exception as exc:  # a bug or a retried-out transient error: record, don't stop
         return FeedOutcome(

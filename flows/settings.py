@@ -16,6 +16,7 @@ from ingest import __version__
 from ingest.errors import ConfigError
 from ingest.http import HttpConfig
 from ingest.pipeline import PipelineConfig
+from ingest.prepare import PageWorkers, default_processes
 
 PROJECT_URL = "https://github.com/newsflow/newsflow"
 MIB = 1024 * 1024
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(16, ge=1, le=512)
     fetch_interval_minutes: float = Field(15.0, gt=0, le=1440)
     raw_page_retention_days: int = Field(90, ge=0)
+    #: Processes that extract pages during an ingest; None: one per core, 0: threads only.
+    extract_processes: int | None = Field(None, ge=0, le=256)
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -61,6 +64,11 @@ class Settings(BaseSettings):
             max_connections=self.max_concurrency,
             allow_private_networks=self.allow_private_networks,
         )
+
+    def page_workers(self) -> PageWorkers:
+        """Where an ingest extracts its pages (start it with ``with``/``async with``)."""
+        processes = self.extract_processes
+        return PageWorkers(default_processes() if processes is None else processes)
 
     def pipeline_config(self) -> PipelineConfig:
         return PipelineConfig(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from ingest.neardup import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +108,24 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class RawPage:
-    """The bytes an article came from, kept so it can be re-extracted without refetching."""
+    """The bytes an article came from, kept (compressed) so it can be re-extracted later."""
 
     url: str
     content_type: str | None
-    body: bytes
+    compressed: bytes  # zlib
+
+    @classmethod
+    def of(cls, url: str, content_type: str | None, body: bytes) -> RawPage:
+        # Level 1: pages are kept only until they are pruned, and it compresses 100 KB pages
+        # 2.5 times faster than level 6 for a result about a fifth larger.
+        return cls(url, content_type, zlib.compress(body, RAW_COMPRESSION_LEVEL))
+
+    @property
+    def body(self) -> bytes:
+        return zlib.decompress(self.compressed)
+
+
+RAW_COMPRESSION_LEVEL = 1
 
 
 @dataclass(slots=True)
@@ -123,6 +139,9 @@ class ArticleRecord:
     content_hash: str  # hash of the normalized body text
     fetched_at: datetime
     raw: RawPage | None = None
+    # Computed off the write transaction when the page is prepared; None means "compute it
+    # when saving" (cheap for the short texts that have none).
+    fingerprint: Fingerprint | None = None
 
 
 @dataclass(frozen=True, slots=True)

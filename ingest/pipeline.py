@@ -26,7 +26,7 @@ from ingest.errors import (
     RateLimitedError,
     TransientFetchError,
 )
-from ingest.extract import extract_article, html_to_text
+from ingest.extract import html_to_text
 from ingest.http import Fetcher
 from ingest.model import (
     Article,
@@ -36,11 +36,11 @@ from ingest.model import (
     FeedState,
     FetchResult,
     ParsedFeed,
-    RawPage,
     SaveCounts,
     Validators,
 )
 from ingest.parse import discover_feed_links, parse_feed
+from ingest.prepare import PageWorkers
 from ingest.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ async def process_feed(
     fetcher: Fetcher,
     store: ArticleStore,
     config: PipelineConfig,
-    extract: Callable[..., Article] = extract_article,
+    pages: PageWorkers | None = None,
     now: Callable[[], datetime] = _utcnow,
 ) -> FeedOutcome:
     """Run one feed through the pipeline and say what happened; never raises an IngestError.
@@ -132,7 +132,7 @@ async def process_feed(
     started = time.monotonic()
     outcome = FeedOutcome(feed_url=source.url, name=source.name)
     try:
-        await _run(source, state, outcome, fetcher, store, config, extract, now)
+        await _run(source, state, outcome, fetcher, store, config, pages or _IN_THREADS, now)
     except (FetchError, ParseError) as exc:
         _fail(outcome, exc, state, config, now())
     outcome.seconds = round(time.monotonic() - started, 3)
@@ -146,7 +146,7 @@ async def _run(
     fetcher: Fetcher,
     store: ArticleStore,
     config: PipelineConfig,
-    extract: Callable[..., Article],
+    pages: PageWorkers,
     now: Callable[[], datetime],
 ) -> None:
     response = await fetcher.fetch(
@@ -174,7 +174,7 @@ async def _run(
         fetcher=fetcher,
         store=store,
         config=config,
-        extract=extract,
+        pages=pages,
         now=now,
         base_url=response.url,
     )
@@ -199,14 +199,15 @@ async def store_entries(
     fetcher: Fetcher,
     store: ArticleStore,
     config: PipelineConfig,
-    extract: Callable[..., Article] = extract_article,
+    pages: PageWorkers | None = None,
     now: Callable[[], datetime] = _utcnow,
     base_url: str | None = None,
 ) -> None:
     """Turn entries into stored articles, counting into ``outcome``; skip what is known.
 
     Used for a feed's entries and for backfills (sitemap URLs, archive pages): an entry whose
-    article is stored and unchanged is not downloaded again.
+    article is stored and unchanged is not downloaded again. ``pages`` is where extraction
+    runs (default: threads of this process).
     """
     work = _plan(feed_url, entries, outcome)
     known = await asyncio.to_thread(store.known, [w.key_url for w in work])
@@ -221,7 +222,9 @@ async def store_entries(
     for start in range(0, len(todo), SAVE_EVERY):
         records = await asyncio.gather(
             *(
-                _article_record(item, base_url or feed_url, fetcher, config, extract, now, outcome)
+                _article_record(
+                    item, base_url or feed_url, fetcher, config, pages or _IN_THREADS, now, outcome
+                )
                 for item in todo[start : start + SAVE_EVERY]
             )
         )
@@ -234,6 +237,8 @@ async def store_entries(
 
 
 LONG_BODY_WORDS = 100
+#: Where pages are prepared when the caller names no PageWorkers.
+_IN_THREADS = PageWorkers(0)
 #: Articles fetched and extracted before they are stored in one transaction.
 SAVE_EVERY = 50
 
@@ -316,7 +321,7 @@ async def _article_record(
     feed_url: str,
     fetcher: Fetcher,
     config: PipelineConfig,
-    extract: Callable[..., Article],
+    pages: PageWorkers,
     now: Callable[[], datetime],
     outcome: FeedOutcome,
 ) -> ArticleRecord | None:
@@ -325,20 +330,20 @@ async def _article_record(
     try:
         if item.link_url is None:
             article = _article_from_entry(item, feed_url, now())
-            raw = None
-        else:
-            page = await fetcher.fetch(
-                entry.link or item.link_url, max_bytes=config.max_page_bytes, accept=PAGE_ACCEPT
+            return ArticleRecord(
+                article=article,
+                link_url=item.key_url,
+                guid=entry.guid,
+                entry_hash=item.entry_hash,
+                content_hash=content_hash(article.text),
+                fetched_at=now(),
             )
-            raw = RawPage(page.url, page.content_type, page.body)
-            article = await asyncio.to_thread(
-                extract,
-                page.body,
-                page.url,
-                content_type=page.content_type,
-                entry=entry,
-                now=now(),
-            )
+        page = await fetcher.fetch(
+            entry.link or item.link_url, max_bytes=config.max_page_bytes, accept=PAGE_ACCEPT
+        )
+        prepared = await pages.prepare(
+            page.body, page.url, content_type=page.content_type, entry=entry, now=now()
+        )
     except (FetchError, ExtractError) as exc:
         outcome.failed_pages += 1
         if isinstance(exc, TransientFetchError):
@@ -348,13 +353,14 @@ async def _article_record(
         log.warning("page failed: %s", message)
         return None
     return ArticleRecord(
-        article=article,
+        article=prepared.article,
         link_url=item.key_url,
         guid=entry.guid,
         entry_hash=item.entry_hash,
-        content_hash=content_hash(article.text),
+        content_hash=prepared.content_hash,
         fetched_at=now(),
-        raw=raw,
+        raw=prepared.raw,
+        fingerprint=prepared.fingerprint,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from ingest.neardup import Fingerprint, band_keys, fingerprint, same_language, same_story
+from ingest.neardup import Fingerprint, band_keys, same_language, same_story
 from storage.models import ArticleBandRow, ArticleRow, ArticleSignatureRow
 
 # Any constant works; it only has to be the same in every newsflow process.
@@ -39,7 +39,7 @@ def lock_clusters(session: Session) -> None:
 def link_article(
     session: Session,
     article_id: int,
-    body: str,
+    fp: Fingerprint | None,
     language: str | None,
     *,
     cluster_id: int | None = None,
@@ -47,6 +47,7 @@ def link_article(
 ) -> int:
     """Index an article's text and join it to every cluster it matches; return its cluster.
 
+    ``fp`` is the fingerprint of its text (None: too short to match on text alone).
     ``cluster_id`` is the article's current cluster (None for a new article, which starts as
     its own); ``same_text_cluster`` the cluster of another article with the same content hash.
     A text already indexed (an article whose content changed) is re-indexed; the article keeps
@@ -57,7 +58,6 @@ def link_article(
         clusters.add(same_text_cluster)
     if cluster_id is not None:
         _unindex(session, article_id)
-    fp = fingerprint(body)
     if fp is not None:
         clusters |= _matching_clusters(session, article_id, fp, language)
         _index(session, article_id, fp)

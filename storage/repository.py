@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ingest.errors import ConfigError
 from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
-from ingest.neardup import describe_changes
+from ingest.neardup import Fingerprint, describe_changes, fingerprint
 from storage.clusters import link_article, lock_clusters
 from storage.db import read_only
 from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow
@@ -302,7 +302,7 @@ def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> S
     cluster = link_article(
         session,
         new_id,
-        record.article.text,
+        _fingerprint(record),
         record.article.language,
         same_text_cluster=twin.cluster_id if twin is not None else None,
     )
@@ -318,10 +318,15 @@ def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> S
                 url=record.raw.url,
                 content_type=record.raw.content_type,
                 fetched_at=record.fetched_at,
-                body=zlib.compress(record.raw.body, 6),
+                body=record.raw.compressed,
             )
         )
     return SaveCounts(new=1)
+
+
+def _fingerprint(record: ArticleRecord) -> Fingerprint | None:
+    """The record's fingerprint, computed now if the page was not prepared with one."""
+    return record.fingerprint or fingerprint(record.article.text)
 
 
 def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -> SaveCounts:
@@ -357,14 +362,14 @@ def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -
     link_article(
         session,
         row.id,
-        record.article.text,
+        _fingerprint(record),
         record.article.language,
         cluster_id=row.cluster_id if row.cluster_id is not None else row.id,
         same_text_cluster=twin.cluster_id if twin is not None else None,
     )
     if record.raw is not None:
         raw = session.get(RawPageRow, row.id)
-        body = zlib.compress(record.raw.body, 6)
+        body = record.raw.compressed
         if raw is None:
             session.add(
                 RawPageRow(

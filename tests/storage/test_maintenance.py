@@ -25,7 +25,7 @@ def _record(n: int, fetched: datetime) -> ArticleRecord:
         "e",
         content_hash(text),
         fetched,
-        RawPage(url, "text/html", f"<p>{text}</p>".encode()),
+        RawPage.of(url, "text/html", f"<p>{text}</p>".encode()),
     )
 
 

@@ -56,7 +56,7 @@ def record(
         entry_hash=entry,
         content_hash=content_hash(text),
         fetched_at=T0 + timedelta(hours=1),
-        raw=RawPage(url, "text/html", b"<html>" + text.encode() + b"</html>"),
+        raw=RawPage.of(url, "text/html", b"<html>" + text.encode() + b"</html>"),
     )
 
 

@@ -1,0 +1,188 @@
+"""The CPU-bound work on a downloaded page, run on every core: extract, hash, fingerprint, pack.
+
+Fetching is network-bound and stays on the event loop; saving is the database's. Everything in
+between is pure computation on bytes: extracting the article (the bulk of it), hashing its
+text, its near-duplicate fingerprint and compressing the page for re-extraction later. It is
+done in one call, :func:`prepare_page`, so it can run in another process and the write
+transaction only writes.
+
+:class:`PageWorkers` runs that call in a pool of processes, one per core by default, so
+extraction uses the whole machine instead of one core behind the GIL. With ``processes=0`` it
+runs in threads of this process instead (small runs and tests: no process start-up). A worker
+process that dies (a crash in a C library, the kernel's OOM killer) breaks the pool; the pool
+is replaced and the pages that were in flight are tried once more, so one poisonous page fails
+alone and never stops the feed or the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from types import TracebackType
+
+from ingest.dedup import content_hash
+from ingest.errors import ExtractError
+from ingest.extract import extract_article
+from ingest.model import Article, FeedEntry, RawPage
+from ingest.neardup import Fingerprint, fingerprint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPage:
+    """A page made ready to store: its article and everything the store derives from it."""
+
+    article: Article
+    content_hash: str
+    fingerprint: Fingerprint | None  # None: too short to be matched on text alone
+    raw: RawPage
+
+
+def prepare_page(
+    body: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    entry: FeedEntry | None = None,
+    now: datetime | None = None,
+) -> PreparedPage:
+    """Extract a page and compute its hash, fingerprint and compressed copy.
+
+    Raises ``ExtractError`` when the page yields no article.
+    """
+    article = extract_article(body, url, content_type=content_type, entry=entry, now=now)
+    return PreparedPage(
+        article=article,
+        content_hash=content_hash(article.text),
+        fingerprint=fingerprint(article.text),
+        raw=RawPage.of(url, content_type, body),
+    )
+
+
+def default_processes() -> int:
+    """One worker process per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _start_worker(parent: int) -> None:
+    """Set up a worker process: leave with the parent, load the extractor's models now."""
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+    with contextlib.suppress(ExtractError):
+        prepare_page(b"<html><body><p>warm up</p></body></html>", "https://example.com/")
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when its parent is gone (killed with SIGKILL, say): no orphans.
+
+    A pool's workers share its queue's pipes, so none of them ever sees the pipe close.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+PARENT_CHECK_SECONDS = 0.5
+
+
+class PageWorkers:
+    """Where :func:`prepare_page` runs: a pool of ``processes`` processes, or threads if 0.
+
+    Use as a context manager (sync or async); the processes start on the first page only, so a
+    run with nothing new to fetch never pays for them.
+    """
+
+    def __init__(self, processes: int = 0) -> None:
+        if processes < 0:
+            raise ValueError("processes must be 0 (threads) or more")
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def prepare(
+        self,
+        body: bytes,
+        url: str,
+        *,
+        content_type: str | None = None,
+        entry: FeedEntry | None = None,
+        now: datetime | None = None,
+    ) -> PreparedPage:
+        """Prepare one page off the event loop; raises ``ExtractError`` as prepare_page does."""
+        call = partial(prepare_page, body, url, content_type=content_type, entry=entry, now=now)
+        if self.processes == 0:
+            return await asyncio.to_thread(call)
+        for attempt in (1, 2):
+            pool = self._executor()
+            try:
+                return await _run_in(pool, call)
+            except BrokenProcessPool as exc:
+                self._replace(pool)
+                if attempt == 2:
+                    raise ExtractError(
+                        f"cannot extract {url}: the extractor's worker process died on it"
+                    ) from exc
+                log.warning("an extractor process died; retrying %s in a fresh pool", url)
+        raise AssertionError("unreachable")
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.processes,
+                # spawn, not fork: forking a process that runs threads (the event loop's, the
+                # database's) can copy a lock held mid-operation into the child.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Drop a broken pool (once, however many pages noticed it); the next call starts anew."""
+        if self._pool is broken:
+            self._pool = None
+            broken.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> PageWorkers:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> PageWorkers:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.close)
+
+
+async def _run_in(pool: Executor, call: Callable[[], PreparedPage]) -> PreparedPage:
+    return await asyncio.get_running_loop().run_in_executor(pool, call)

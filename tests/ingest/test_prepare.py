@@ -1,0 +1,77 @@
+"""Preparing pages: extraction, hash, fingerprint and compressed copy, in threads or processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from ingest.dedup import content_hash
+from ingest.errors import ExtractError
+from ingest.extract import extract_article
+from ingest.neardup import fingerprint
+from ingest.prepare import PageWorkers, prepare_page
+
+URL = "https://news.example.com/2026/11/28/story"
+STORY = " ".join(
+    f"Paragraph {n} of the council report says the budget for the river bridge grows again."
+    for n in range(12)
+)
+PAGE = (
+    "<html lang='en'><head><title>Bridge budget grows | Example News</title></head><body>"
+    "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+    "<article><h1>Bridge budget grows</h1>"
+    + "".join(f"<p>{sentence}.</p>" for sentence in STORY.split(". "))
+    + "</article><footer>Copyright Example News</footer></body></html>"
+).encode()
+EMPTY_PAGE = b"<html><body><script>var x = 1;</script></body></html>"
+
+
+def test_a_prepared_page_carries_what_the_store_derives_from_its_article() -> None:
+    page = prepare_page(PAGE, URL, content_type="text/html; charset=utf-8")
+    article = extract_article(PAGE, URL, content_type="text/html; charset=utf-8")
+    assert page.article.text == article.text and page.article.title == "Bridge budget grows"
+    assert page.content_hash == content_hash(article.text)
+    assert page.fingerprint is not None and page.fingerprint == fingerprint(article.text)
+    assert page.raw.body == PAGE  # compressed, and given back byte for byte
+    assert len(page.raw.compressed) < len(PAGE)
+
+
+@pytest.fixture(params=[0, 2], ids=["threads", "processes"])
+def workers(request: pytest.FixtureRequest) -> Iterator[PageWorkers]:
+    with PageWorkers(request.param) as pool:
+        yield pool
+
+
+def test_workers_prepare_pages_like_a_direct_call(workers: PageWorkers) -> None:
+    async def run() -> list[object]:
+        return await asyncio.gather(*(workers.prepare(PAGE, f"{URL}-{n}") for n in range(4)))
+
+    direct = [prepare_page(PAGE, f"{URL}-{n}") for n in range(4)]
+    assert asyncio.run(run()) == direct
+
+
+def test_an_extract_error_comes_back_as_itself(workers: PageWorkers) -> None:
+    with pytest.raises(ExtractError, match="no article text"):
+        asyncio.run(workers.prepare(EMPTY_PAGE, URL))
+
+
+def test_a_dead_worker_process_costs_no_page() -> None:
+    with PageWorkers(1) as workers:
+        first = asyncio.run(workers.prepare(PAGE, URL))
+        pool = workers._pool
+        assert pool is not None
+        for process in list(pool._processes.values()):  # what the OOM killer would do
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        again = asyncio.run(workers.prepare(PAGE, URL))
+        assert again == first
+        assert workers._pool is not pool  # the broken pool was replaced
+
+
+def test_negative_process_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="processes"):
+        PageWorkers(-1)
