@@ -62,9 +62,16 @@ def redirect(location: str, status: int = 302) -> Route:
 class LoopbackServer:
     """Serve ``routes`` (path -> Route) on ``host``:<free port>, recording what it sees."""
 
-    def __init__(self, host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        *,
+        tls: ssl.SSLContext | None = None,
+        keep_alive: bool = False,
+    ) -> None:
         self.host = host
         self.tls = tls
+        self.keep_alive = keep_alive  # serve further requests on a connection, as HTTP/1.1 does
         self.port = 0
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
@@ -103,11 +110,12 @@ class LoopbackServer:
         self._handlers.add(task)
         self.connections += 1
         try:
-            request = await _read_head(reader)
-            if request is not None:
+            while (request := await _read_head(reader)) is not None:
                 self.requests.append(request)
                 route = self.routes.get(request.path, reply(404, body=b"no route"))
                 await route(request, writer)
+                if not self.keep_alive:
+                    break
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass  # the client hung up, which is often the point of the test
         finally:

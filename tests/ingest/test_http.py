@@ -32,7 +32,7 @@ from ingest.errors import (
     RateLimitedError,
     TransientFetchError,
 )
-from ingest.http import Fetcher, HttpConfig, Resolver, classify_status
+from ingest.http import Fetcher, HttpConfig, Resolver, _HostPools, classify_status
 from ingest.model import FetchResult, Validators
 
 pytestmark = pytest.mark.anyio
@@ -924,3 +924,33 @@ async def test_pinned_tls_verifies_the_certificate_against_the_host_name(
             ):
                 await fetch(url, resolver=resolver, transport=transport)
             assert server.requests == []
+
+
+async def test_connections_are_kept_alive_per_host_name_and_never_shared_between_names() -> None:
+    async with LoopbackServer("127.0.0.1", keep_alive=True) as server:
+        server.routes["/page"] = reply(200, body=b"page")
+        names = FakeResolver({"one.test": ["127.0.0.1"], "two.test": ["127.0.0.1"]})
+        async with Fetcher(make_config(per_host=1), resolver=names) as fetcher:
+            for _ in range(3):
+                await fetcher.fetch(f"http://one.test:{server.port}/page", max_bytes=MiB)
+            assert server.connections == 1  # one handshake for three pages
+            for _ in range(2):
+                await fetcher.fetch(f"http://two.test:{server.port}/page", max_bytes=MiB)
+            assert server.connections == 2  # same IP, another name: a connection of its own
+        hosts = [request.headers["host"] for request in server.requests]
+        assert hosts == [f"one.test:{server.port}"] * 3 + [f"two.test:{server.port}"] * 2
+
+
+async def test_idle_host_pools_beyond_the_limit_are_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_HostPools, "MAX_POOLS", 2)
+    async with LoopbackServer("127.0.0.1", keep_alive=True) as server:
+        server.routes["/page"] = reply(200, body=b"page")
+        names = FakeResolver({f"h{n}.test": ["127.0.0.1"] for n in range(4)})
+        async with Fetcher(make_config(), resolver=names) as fetcher:
+            for n in (0, 1, 2, 3, 3, 0):
+                await fetcher.fetch(f"http://h{n}.test:{server.port}/page", max_bytes=MiB)
+        # h0's pool was closed when h2 and h3 came, so its second page needed a new connection;
+        # h3's second page reused its connection.
+        assert server.connections == 5
