@@ -79,6 +79,7 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
     from ingest.http import Fetcher
     from ingest.model import FeedSource, FeedState
     from ingest.pipeline import FeedOutcome, process_feed
+    from ingest.prepare import PageWorkers
     from ingest.sources import load_feeds
     from storage.db import ensure_schema, make_engine
     from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
@@ -93,18 +94,20 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
     config = settings.pipeline_config()
     errors: list[str] = []
 
-    async def guarded(source: FeedSource, fetcher: Fetcher) -> FeedOutcome:
+    async def guarded(source: FeedSource, fetcher: Fetcher, pages: PageWorkers) -> FeedOutcome:
         # As the flow's _guarded does: a feed that crashes is an error row, not the run's end.
         state = states.get(source.url, FeedState(source.url))
         try:
-            return await process_feed(source, state, fetcher=fetcher, store=store, config=config)
+            return await process_feed(
+                source, state, fetcher=fetcher, store=store, config=config, pages=pages
+            )
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
             return FeedOutcome(source.url, status="error", error=errors[-1])
 
     started = time.perf_counter()
-    async with Fetcher(settings.http_config()) as fetcher:
-        outcomes = await asyncio.gather(*(guarded(source, fetcher) for source in sources))
+    async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
+        outcomes = await asyncio.gather(*(guarded(source, fetcher, pages) for source in sources))
     for outcome in outcomes:
         if outcome.next_fetch_at is None:
             continue

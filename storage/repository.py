@@ -11,9 +11,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, Row, Select, func, or_, select, update
+from sqlalchemy import Engine, Row, Select, Table, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -224,8 +224,10 @@ class SqlStore:
             with self._write_lock, Session(self.engine) as session, session.begin():
                 lock_clusters(session)
                 feed_id = session.scalar(select(FeedRow.id).where(FeedRow.url == feed_url))
+                writer = _ChunkWriter(session, feed_id, chunk)
                 for record in chunk:
-                    counts += _save_one(session, feed_id, record)
+                    counts += writer.save(record)
+                writer.finish()
         return counts
 
 
@@ -260,6 +262,126 @@ def _article_values(record: ArticleRecord) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Twin:
+    """The earliest stored article with a given text (its cluster is read when needed: a
+    merge later in the chunk may move it)."""
+
+    id: int
+    feed_id: int | None
+
+
+# The tables themselves, for SQL Core statements that bypass the ORM's per-object bookkeeping.
+_ARTICLES = cast(Table, ArticleRow.__table__)
+_RAW_PAGES = cast(Table, RawPageRow.__table__)
+
+
+class _ChunkWriter:
+    """Saves one chunk of records in one transaction, with as few statements as it can.
+
+    What the chunk needs to know about stored articles (which URLs and which texts are there
+    already) is read in two queries up front and kept current as the chunk's own articles are
+    inserted; the SQL Core statements skip the ORM's unit of work, and the raw pages go in
+    one multi-row insert at the end. Each new article still costs a handful of statements:
+    its insert, its near-duplicate lookup and index, its cluster.
+    """
+
+    def __init__(self, session: Session, feed_id: int | None, chunk: Sequence[ArticleRecord]):
+        self.session = session
+        self.feed_id = feed_id
+        self.by_url = self._stored_urls(chunk)
+        self.twins = self._stored_texts(chunk)
+        self.raw_rows: list[dict[str, Any]] = []
+
+    def _stored_urls(self, chunk: Sequence[ArticleRecord]) -> dict[str, int]:
+        """Article ids by canonical and link URL, for the URLs this chunk names."""
+        urls = sorted({r.article.canonical_url for r in chunk} | {r.link_url for r in chunk})
+        rows = self.session.execute(
+            select(ArticleRow.id, ArticleRow.canonical_url, ArticleRow.link_url)
+            .where(or_(ArticleRow.canonical_url.in_(urls), ArticleRow.link_url.in_(urls)))
+            .order_by(ArticleRow.id.desc())  # the earliest wins below, as a LIMIT 1 scan would
+        )
+        found: dict[str, int] = {}
+        for article_id, canonical, link in rows:
+            found[canonical] = article_id
+            found[link] = article_id
+        return found
+
+    def _stored_texts(self, chunk: Sequence[ArticleRecord]) -> dict[str, _Twin]:
+        """The earliest stored article for each content hash of the chunk's non-empty texts."""
+        hashes = sorted({r.content_hash for r in chunk if r.article.text.strip()})
+        twins: dict[str, _Twin] = {}
+        if not hashes:
+            return twins
+        rows = self.session.execute(
+            select(ArticleRow.content_hash, ArticleRow.id, ArticleRow.feed_id)
+            .where(ArticleRow.content_hash.in_(hashes))
+            .order_by(ArticleRow.id)
+        )
+        for content, article_id, feed_id in rows:
+            twins.setdefault(content, _Twin(article_id, feed_id))
+        return twins
+
+    def save(self, record: ArticleRecord) -> SaveCounts:
+        existing = self.by_url.get(record.article.canonical_url) or self.by_url.get(record.link_url)
+        if existing is not None:
+            row = self.session.get(ArticleRow, existing)
+            if row is not None:
+                return _update_existing(self.session, row, record)
+        has_text = bool(record.article.text.strip())  # "no text" is no story two pages share
+        twin = self.twins.get(record.content_hash) if has_text else None
+        if twin is not None and twin.feed_id == self.feed_id:
+            return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
+        values = _article_values(record)
+        values.update(feed_id=self.feed_id, created_at=record.fetched_at)
+        stmt = (
+            dialect_insert(self.session)(_ARTICLES)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[_ARTICLES.c.canonical_url])
+            .returning(_ARTICLES.c.id)
+        )
+        new_id = self.session.scalar(stmt)
+        if new_id is None:  # another run stored it between our check and our insert
+            return SaveCounts(duplicates=1)
+        cluster = link_article(
+            self.session,
+            new_id,
+            _fingerprint(record),
+            record.article.language,
+            same_text_cluster=self._cluster_of(twin),
+        )
+        self.session.execute(
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id == new_id)
+            .values(cluster_id=cluster, duplicate_of=None if cluster == new_id else cluster)
+        )
+        self.by_url[record.article.canonical_url] = new_id
+        self.by_url.setdefault(record.link_url, new_id)
+        if has_text:
+            self.twins.setdefault(record.content_hash, _Twin(new_id, self.feed_id))
+        if record.raw is not None:
+            self.raw_rows.append(
+                {
+                    "article_id": new_id,
+                    "url": record.raw.url,
+                    "content_type": record.raw.content_type,
+                    "fetched_at": record.fetched_at,
+                    "body": record.raw.compressed,
+                }
+            )
+        return SaveCounts(new=1)
+
+    def _cluster_of(self, twin: _Twin | None) -> int | None:
+        if twin is None:
+            return None
+        return self.session.scalar(select(ArticleRow.cluster_id).where(ArticleRow.id == twin.id))
+
+    def finish(self) -> None:
+        """Write what was deferred to the end of the chunk: the new articles' raw pages."""
+        if self.raw_rows:
+            self.session.execute(insert(_RAW_PAGES), self.raw_rows)
+
+
 def _same_text(
     session: Session, record: ArticleRecord, exclude: int | None = None
 ) -> Row[int, int | None, int | None] | None:
@@ -272,56 +394,6 @@ def _same_text(
     if exclude is not None:
         stmt = stmt.where(ArticleRow.id != exclude)
     return session.execute(stmt.order_by(ArticleRow.id).limit(1)).first()
-
-
-def _save_one(session: Session, feed_id: int | None, record: ArticleRecord) -> SaveCounts:
-    canonical = record.article.canonical_url
-    existing = session.scalars(
-        select(ArticleRow)
-        .where(or_(ArticleRow.canonical_url == canonical, ArticleRow.link_url == record.link_url))
-        .limit(1)
-    ).first()
-    if existing is not None:
-        return _update_existing(session, existing, record)
-
-    twin = _same_text(session, record)
-    if twin is not None and twin.feed_id == feed_id:
-        return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
-
-    values = _article_values(record)
-    values.update(feed_id=feed_id, created_at=record.fetched_at)
-    stmt = (
-        dialect_insert(session)(ArticleRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[ArticleRow.canonical_url])
-        .returning(ArticleRow.id)
-    )
-    new_id = session.scalar(stmt)
-    if new_id is None:  # another run stored it between our check and our insert
-        return SaveCounts(duplicates=1)
-    cluster = link_article(
-        session,
-        new_id,
-        _fingerprint(record),
-        record.article.language,
-        same_text_cluster=twin.cluster_id if twin is not None else None,
-    )
-    session.execute(
-        update(ArticleRow)
-        .where(ArticleRow.id == new_id)
-        .values(cluster_id=cluster, duplicate_of=None if cluster == new_id else cluster)
-    )
-    if record.raw is not None:
-        session.add(
-            RawPageRow(
-                article_id=new_id,
-                url=record.raw.url,
-                content_type=record.raw.content_type,
-                fetched_at=record.fetched_at,
-                body=record.raw.compressed,
-            )
-        )
-    return SaveCounts(new=1)
 
 
 def _fingerprint(record: ArticleRecord) -> Fingerprint | None:
