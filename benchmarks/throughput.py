@@ -33,7 +33,8 @@ the start of each run is shown.
 
 ``profile`` runs the pipeline without Prefect under cProfile (event-loop thread and every
 ``asyncio.to_thread`` worker, merged; each thread's CPU time, or ``--wall``) and prints the
-top functions by cumulative and by own time.
+top functions by cumulative and by own time. Extraction runs in worker processes the profile
+does not see; run with ``NEWSFLOW_EXTRACT_PROCESSES=0`` to profile it in threads too.
 """
 
 from __future__ import annotations

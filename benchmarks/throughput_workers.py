@@ -106,8 +106,14 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
             return FeedOutcome(source.url, status="error", error=errors[-1])
 
     started = time.perf_counter()
+    slots = asyncio.Semaphore(settings.max_concurrency)  # feeds at once, as the flow allows
+
+    async def limited(source: FeedSource, fetcher: Fetcher, pages: PageWorkers) -> FeedOutcome:
+        async with slots:
+            return await guarded(source, fetcher, pages)
+
     async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
-        outcomes = await asyncio.gather(*(guarded(source, fetcher, pages) for source in sources))
+        outcomes = await asyncio.gather(*(limited(source, fetcher, pages) for source in sources))
     for outcome in outcomes:
         if outcome.next_fetch_at is None:
             continue

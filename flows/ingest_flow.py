@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,11 +201,16 @@ async def ingest(
         store = SqlStore(engine)
         config = settings.pipeline_config()
         try:
+            # At most as many feeds at once as requests: more would only hold their downloaded
+            # pages in memory while they wait for a request slot or an extraction worker.
+            feeds_at_once = asyncio.Semaphore(settings.max_concurrency)
             async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
                 outcomes += await asyncio.gather(
                     *(
                         _guarded(
-                            s, states.get(s.url, FeedState(s.url)), fetcher, store, config, pages
+                            s,
+                            states.get(s.url, FeedState(s.url)),
+                            _FeedRun(fetcher, store, config, pages, feeds_at_once),
                         )
                         for s in runnable
                     )
@@ -221,20 +227,26 @@ async def ingest(
     return rows
 
 
-async def _guarded(
-    source: FeedSource,
-    state: FeedState,
-    fetcher: Fetcher,
-    store: SqlStore,
-    config: PipelineConfig,
-    pages: PageWorkers,
-) -> FeedOutcome:
-    """Run one feed's task; a crash of that task becomes its error row, never the run's."""
+@dataclass(frozen=True, slots=True)
+class _FeedRun:
+    """What every feed's task of one flow run shares."""
+
+    fetcher: Fetcher
+    store: SqlStore
+    config: PipelineConfig
+    pages: PageWorkers
+    slots: asyncio.Semaphore  # feeds processed at once
+
+
+async def _guarded(source: FeedSource, state: FeedState, run: _FeedRun) -> FeedOutcome:
+    """Run one feed's task when a slot is free; a crash becomes its error row, not the run's."""
     try:
-        with tags(*source.tags):  # the feed's tags on its task run, for filtering in the UI
-            return await ingest_feed.with_options(task_run_name=task_name(source))(
-                source, state, fetcher, store, config, pages
-            )
+        # The task run starts once the feed has a slot, so the UI shows waiting feeds as such.
+        async with run.slots:
+            with tags(*source.tags):  # the feed's tags on its task run, for filtering in the UI
+                return await ingest_feed.with_options(task_run_name=task_name(source))(
+                    source, state, run.fetcher, run.store, run.config, run.pages
+                )
     except Exception as exc:  # a bug or a retried-out transient error: record, don't stop
         return FeedOutcome(
             source.url, source.name, status="error", error=str(exc) or type(exc).__name__

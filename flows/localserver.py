@@ -78,25 +78,39 @@ def wait_for_flow_runs(
     count: int = 1,
     timeout: float = 300,
     parameters: dict[str, object] | None = None,
+    ignore_cancelled: bool = False,
 ) -> list[dict[str, Any]]:
     """Poll the API until ``count`` runs of ``deployment`` (``flow/name``) are final.
 
-    With ``parameters``, only runs whose parameters include those values count.
+    With ``parameters``, only runs whose parameters include those values count. With
+    ``ignore_cancelled``, cancelled runs do not count (a schedule faster than a run makes the
+    no-overlap limit cancel the runs that would overlap).
     """
+    final_states = {"COMPLETED", "FAILED", "CRASHED"} | (
+        set() if ignore_cancelled else {"CANCELLED"}
+    )
     api = env["PREFECT_API_URL"]
     flow_name, _, name = deployment.partition("/")
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=api, timeout=10) as client:
-        dep = client.get(f"/deployments/name/{flow_name}/{name}").json()
         while time.monotonic() < deadline:
+            # The deployment may not be registered yet (``newsflow serve`` still starting).
+            dep = client.get(f"/deployments/name/{flow_name}/{name}")
+            if dep.status_code == 404:
+                time.sleep(1)
+                continue
+            dep.raise_for_status()
             runs = client.post(
-                "/flow_runs/filter", json={"deployments": {"id": {"any_": [dep["id"]]}}}
+                "/flow_runs/filter",
+                json={"deployments": {"id": {"any_": [dep.json()["id"]]}}},
             ).json()
+            wanted = parameters or {}
             final = [
                 r
                 for r in runs
                 if r["state"]
-                and r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+                and r["state"]["type"] in final_states
+                and all(r["parameters"].get(k) == v for k, v in wanted.items())
             ]
             if len(final) >= count:
                 return final

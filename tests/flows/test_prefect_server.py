@@ -119,6 +119,7 @@ def test_serve_fires_a_scheduled_ingest(server: dict[str, str], tmp_path: Path) 
                 deployment="ingest/scheduled",
                 timeout=240,
                 parameters={"database_url": db_url},
+                ignore_cancelled=True,  # runs scheduled while one runs are cancelled (CANCEL_NEW)
             )
         finally:
             serve.send_signal(signal.SIGTERM)
