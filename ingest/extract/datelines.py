@@ -18,41 +18,17 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 from lxml.html import HtmlElement
 
+from ingest.dates import ZONE_NAMES
 from ingest.extract.boilerplate import name_words
 from ingest.extract.candidates import Candidate
+from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
 from ingest.extract.document import select
 from ingest.extract.region import in_furniture, in_page_header
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
 __all__ = ["DateMention", "date_from_url", "find_dates", "read_date_line"]
 
-_MONTH_NAMES = {
-    # English, full and abbreviated
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-    # German
-    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6, "juli": 7,
-    "oktober": 10, "dezember": 12,
-    # French
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
-    # Spanish, Italian, Portuguese, Dutch
-    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
-    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-    "diciembre": 12, "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6,
-    "luglio": 7, "settembre": 9, "ottobre": 10, "dicembre": 12, "janeiro": 1,
-    "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7, "setembro": 9,
-    "outubro": 10, "novembro": 11, "dezembro": 12, "januari": 1, "februari": 2,
-    "maart": 3, "mei": 5, "augustus": 8,
-}  # fmt: skip
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ZONES = word_set(
-    """UTC GMT BST CET CEST EET EEST WET WEST MSK IST JST KST HKT SGT AEST AEDT ACST AWST NZST
-    NZDT EST EDT CST CDT MST MDT PST PDT AKST AKDT HST ET CT MT PT"""
-)
 # US zone names without a season: the offset depends on the date.
 _REGIONAL_ZONES = {
     "ET": "America/New_York",
@@ -60,10 +36,11 @@ _REGIONAL_ZONES = {
     "MT": "America/Denver",
     "PT": "America/Los_Angeles",
 }
+_ZONES = ZONE_NAMES | frozenset(_REGIONAL_ZONES)
 
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _DAY = r"(?P<day>[0-3]?\d)"
-_MONTH = r"(?P<month>[^\W\d_]{3,12})"
+_MONTH = r"(?P<month>[^\W\d_]{2,12})"
 _DATE_PATTERNS = (
     re.compile(rf"\b{_DAY}(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?{_MONTH}\.?,?\s+(?:de\s+)?{_YEAR}\b"),
     re.compile(rf"\b{_MONTH}\.?\s+{_DAY}(?:st|nd|rd|th)?,?\s+{_YEAR}\b"),
@@ -74,9 +51,18 @@ _DATE_PATTERNS = (
         r"(?<![\d.])(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)\.(?P<short_year>[0-3]\d)(?![\d.])"
     ),
     re.compile(rf"\b(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/{_YEAR}\b"),
+    # "2021年9月15日" (Chinese, Japanese) and "2021년 9월 15일" (Korean): no word boundary
+    # separates these digits from the characters around them.
+    re.compile(
+        r"(?<!\d)(?P<year>(?:19|20)\d{2})\s*[年년]\s*(?P<month>[01]?\d)\s*[月월]"
+        r"\s*(?P<day>[0-3]?\d)\s*[日일]"
+    ),
+    # "2021. szeptember 15." (Hungarian): the year first, then a month name.
+    re.compile(rf"\b{_YEAR}\.\s+{_MONTH}\s+{_DAY}\.?(?!\d)"),
 )
 _TIME = re.compile(
-    r"(?<![\d:.])(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?(?![\d])"
+    r"(?<![\d:.])(?P<hour>[0-2]?\d)(?:[:.h]|時|시\s?)(?P<minute>[0-5]\d)[分분]?"
+    r"(?::(?P<second>[0-5]\d))?(?![\d])"
     r"\s*(?P<ampm>[AaPp]\.?\s?[Mm]\b\.?)?(?:\s*(?:Uhr|h)\b)?"
     r"(?:\s*\(?(?P<zone>(?:GMT|UTC)\s*[+-]\s*\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|[A-Z]{2,5}\b))?"
 )
@@ -86,7 +72,13 @@ _WEEKDAY_BEFORE = re.compile(
     r"|jeudi|vendredi|samedi|dimanche),?\s*$",
     re.IGNORECASE,
 )
-_JOINER = re.compile(r"[\s,|–—-]*(?:at|um|à|a las|alle|om|às|kl\.?)?[\s,|–—-]*", re.IGNORECASE)
+# What sits between a date and its time: punctuation, a word for "at" ("um", "à", "в", "klo"),
+# a year mark ("2021 г.", "2021 r."), a weekday in brackets ("2021年9月15日(水)").
+_JOINER = re.compile(
+    r"(?:[\s,|–—/-]*(?:(?:at|um|à|a\s+las|alle|ore|om|às|kl|klo|kello|o|в|saat|г|года|r)"
+    r"(?![^\W\d_])\.?|\([^()\d]{1,4}\)))*[\s,|–—/-]*",
+    re.IGNORECASE,
+)
 _LAST_DIGIT = re.compile(r".*\d", re.DOTALL)
 _UPDATE_WORDS = re.compile(
     r"updat|modifi|aktualisiert|geändert|mis à jour|actualiz|aggiornat|bijgewerkt|atualiz",
@@ -136,11 +128,12 @@ def read_date_line(line: str) -> list[DateMention]:
     """Return the dates written in a short line of text, in order."""
     found: list[tuple[int, DateMention]] = []
     taken: list[tuple[int, int]] = []
+    ascii_line = line.translate(TO_ASCII_DIGITS)  # same length: positions hold in both
     for pattern in _DATE_PATTERNS:
-        for match in pattern.finditer(line):
+        for match in pattern.finditer(ascii_line):
             if any(start < match.end() and match.start() < end for start, end in taken):
                 continue
-            mention = _mention(line, match)
+            mention = _mention(ascii_line, match, shown=line)
             if mention is not None:
                 taken.append((match.start(), match.end()))
                 found.append(mention)
@@ -151,10 +144,10 @@ def _month_number(word: str) -> int | None:
     if word.isdigit():
         number = int(word)
         return number if 1 <= number <= 12 else None
-    return _MONTH_NAMES.get(word.lower().rstrip("."))
+    return MONTH_NAMES.get(word.lower().rstrip("."))
 
 
-def _mention(line: str, match: re.Match[str]) -> tuple[int, DateMention] | None:
+def _mention(line: str, match: re.Match[str], shown: str) -> tuple[int, DateMention] | None:
     groups = match.groupdict()
     if groups.get("first"):
         first, second = int(groups["first"]), int(groups["second"])
@@ -183,7 +176,7 @@ def _mention(line: str, match: re.Match[str]) -> tuple[int, DateMention] | None:
     # The label is what precedes this date since the previous number ("| Updated ").
     label = _LAST_DIGIT.sub("", line[max(0, start - 40) : start])
     updated = bool(_UPDATE_WORDS.search(label))
-    raw = line[start:end].strip(" ,-–—|")
+    raw = shown[start:end].strip(" ,-–—|")
     if time_match is None:
         return start, DateMention(f"{year:04d}-{month:02d}-{day:02d}", raw, updated)
     value = _with_time(year, month, day, time_match)

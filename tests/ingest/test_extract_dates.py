@@ -69,6 +69,39 @@ def parsed(line: str) -> list[tuple[str | None, bool]]:
             [("2021-09-15T00:00:00Z", False)],
             id="no-false-time-or-zone",
         ),
+        pytest.param(
+            "15 августа 2016, 13:43", [("2016-08-15T13:43:00Z", False)], id="russian-genitive"
+        ),
+        pytest.param(
+            "15 сентября 2021 г. в 23:51", [("2021-09-15T23:51:00Z", False)], id="russian-year-mark"
+        ),
+        pytest.param("15 września 2021 r., 23:51", [("2021-09-15T23:51:00Z", False)], id="polish"),
+        pytest.param("15 Eylül 2021 saat 23:51", [("2021-09-15T23:51:00Z", False)], id="turkish"),
+        pytest.param(
+            "15 settembre 2021 ore 23:51", [("2021-09-15T23:51:00Z", False)], id="italian"
+        ),
+        pytest.param(
+            "15 de setembro de 2021 às 23h51", [("2021-09-15T23:51:00Z", False)], id="portuguese"
+        ),
+        pytest.param("15 okt. 2021 om 23:51", [("2021-10-15T23:51:00Z", False)], id="dutch-abbr"),
+        pytest.param("19.2.2020 klo 14.00", [("2020-02-19T14:00:00Z", False)], id="finnish-klo"),
+        pytest.param(
+            "2021. szeptember 15. 23:51", [("2021-09-15T23:51:00Z", False)], id="hungarian"
+        ),
+        pytest.param(
+            "2021年9月15日(水) 23時51分", [("2021-09-15T23:51:00Z", False)], id="japanese"
+        ),
+        pytest.param(
+            "发布时间：2021年9月15日 23:51", [("2021-09-15T23:51:00Z", False)], id="chinese"
+        ),
+        pytest.param("2021년 9월 15일", [("2021-09-15T00:00:00Z", False)], id="korean"),
+        pytest.param(
+            "١٥ سبتمبر ٢٠٢١ 23:51", [("2021-09-15T23:51:00Z", False)], id="arabic-indic-digits"
+        ),
+        pytest.param("١٥ آب ٢٠٢١", [("2021-08-15T00:00:00Z", False)], id="arabic-levant-month"),
+        pytest.param(
+            "Mi., 15.09.2021, 23:51 MESZ", [("2021-09-15T21:51:00Z", False)], id="german-zone-name"
+        ),
         pytest.param("The 1990s were a long time ago", [], id="no-date"),
         pytest.param("31 February 2021", [(None, False)], id="impossible-day"),
     ],
