@@ -233,6 +233,7 @@ def find_dates(
     """Return ``(published, updated)`` candidates from the article's markup and date lines."""
     published: list[Candidate[str]] = []
     updated: list[Candidate[str]] = []
+    scope = _Scope(region, headline)
     for element in select(_MARKED_DATES, root):
         if element.tag == "meta":
             continue
@@ -241,24 +242,51 @@ def find_dates(
         if prop in ("datePublished", "dateModified"):
             value = element.get("datetime") or element.get("content") or element.text_content()
             target = published if prop == "datePublished" else updated
-            if value and value.strip() and not in_furniture(element):
+            if value and value.strip() and not scope.foreign(element):
                 source = "time" if element.tag == "time" else "dom"
                 target.append(Candidate(value.strip(), source, f"itemprop={prop}"))
     for element in region.iter("time"):
         value = element.get("datetime")
-        if not value or not value.strip() or in_furniture(element, region, allow=_OWN_PARTS):
+        if not value or not value.strip() or scope.foreign(element, allow=_OWN_PARTS):
             continue
         target = updated if _labelled_update(element) else published
         target.append(Candidate(value.strip(), "time", "<time datetime>"))
-    for mention in _date_lines(region, headline):
+    for mention in _date_lines(scope):
         target = updated if mention.updated else published
         target.append(Candidate(mention.value, "dom", "date line", mention.raw))
     if not published:
-        published.extend(_near_region(root, region))
+        published.extend(_near_region(root, scope))
     return published, updated
 
 
-def _near_region(root: HtmlElement, region: HtmlElement) -> list[Candidate[str]]:
+class _Scope:
+    """Where the article sits on the page: its region, its headline, and the blocks that
+    enclose the headline."""
+
+    def __init__(self, region: HtmlElement, headline: HtmlElement | None) -> None:
+        self.region = region
+        self.headline = headline
+        self._around_headline = set(headline.iterancestors()) if headline is not None else set()
+
+    def foreign(self, element: HtmlElement, allow: frozenset[str] = frozenset()) -> bool:
+        """Tell whether a date sits in furniture: a sidebar, comments, a related list...
+
+        Only the blocks below the article's region, or below the lowest block that also
+        encloses the headline, count: a block holding the headline is the article's own,
+        whatever its name says ("content-area sidebar" names a layout with a sidebar).
+        """
+        stop: HtmlElement | None = None
+        for node in element.iterancestors():
+            if node is self.region or node in self._around_headline:
+                stop = node
+                break
+        return in_furniture(element, stop, allow=allow)
+
+    def in_region(self, element: HtmlElement) -> bool:
+        return any(node is self.region for node in element.iterancestors())
+
+
+def _near_region(root: HtmlElement, scope: _Scope) -> list[Candidate[str]]:
     """Return the first publication date shown outside the article region (blog themes put
     "Posted on" in a header or footer beside the post), never from the page's own header,
     a sidebar, a comment or a related list."""
@@ -267,27 +295,27 @@ def _near_region(root: HtmlElement, region: HtmlElement) -> list[Candidate[str]]
             continue
         if element.tag == "time":
             value = (element.get("datetime") or "").strip()
-            if value and not _labelled_update(element) and _on_the_page(element, region):
+            if value and not _labelled_update(element) and _on_the_page(element, scope):
                 return [Candidate(value, "time", "<time datetime> beside the article")]
             continue
         if _DATE_HINTS.isdisjoint(name_words(element)):
             continue
         line = _short_text(element)
         mentions = [m for m in read_date_line(line) if not m.updated] if line else []
-        if mentions and _on_the_page(element, region):
+        if mentions and _on_the_page(element, scope):
             first = mentions[0]
             return [Candidate(first.value, "dom", "date line beside the article", first.raw)]
     return []
 
 
-def _on_the_page(element: HtmlElement, region: HtmlElement) -> bool:
+def _on_the_page(element: HtmlElement, scope: _Scope) -> bool:
     """Tell whether a date beside the article may be its own: not in a sidebar, a comment,
     a related list or the page's header (the article's own footer or aside may be)."""
     if in_page_header(element):
         return False
-    if any(node is region for node in element.iterancestors()):
-        return not in_furniture(element, region, allow=_OWN_PARTS)
-    return not in_furniture(element)
+    if scope.in_region(element):
+        return not scope.foreign(element, allow=_OWN_PARTS)
+    return not scope.foreign(element)
 
 
 def date_from_url(url: str) -> list[Candidate[str]]:
@@ -308,9 +336,10 @@ def _labelled_update(element: HtmlElement) -> bool:
     return bool(_UPDATE_WORDS.search(before))
 
 
-def _date_lines(region: HtmlElement, headline: HtmlElement | None) -> list[DateMention]:
+def _date_lines(scope: _Scope) -> list[DateMention]:
     """Read dates from short lines right after (else just before) the headline; without a
     headline, from the first elements named as dates ("post-date", "timestamp")."""
+    region, headline = scope.region, scope.headline
     before: deque[HtmlElement] = deque(maxlen=_BEFORE_HEADLINE)
     after: list[HtmlElement] = []
     seen_headline = headline is None
@@ -334,7 +363,7 @@ def _date_lines(region: HtmlElement, headline: HtmlElement | None) -> list[DateM
             if not line:
                 continue
             mentions = read_date_line(line)
-            if mentions and not in_furniture(element, stop=region):
+            if mentions and not scope.foreign(element):
                 return mentions
     return []
 

@@ -172,3 +172,29 @@ def test_date_line_without_zone(head: str, published: str) -> None:
     article = extract_article(html, URL, now=NOW)
     assert article.published_at is not None
     assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+@pytest.mark.parametrize(
+    ("layout", "published"),
+    [
+        pytest.param(
+            '<div class="site-content sidebar"><h1>Headline of the story here</h1>'
+            '<time datetime="2021-09-15T23:51:00+02:00">15 Sep</time>{story}</div>',
+            datetime(2021, 9, 15, 21, 51, tzinfo=UTC),
+            id="block-around-headline-named-sidebar-is-the-article",
+        ),
+        pytest.param(
+            '<div class="content-area"><h1>Headline of the story here</h1>{story}'
+            '<div class="sidebar related"><time datetime="2021-09-01T08:00:00Z">1 Sep</time>'
+            "</div></div>",
+            None,
+            id="sidebar-beside-headline-is-still-furniture",
+        ),
+    ],
+)
+def test_furniture_around_the_headline(layout: str, published: datetime | None) -> None:
+    head = "<head><title>Headline of the story here</title></head>"
+    html = (
+        f'<html lang="en">{head}<body><article>{layout.format(story=STORY)}</article></body></html>'
+    )
+    assert extract_article(html, URL, now=NOW).published_at == published
