@@ -123,9 +123,13 @@ def _collect(
     candidates: dict[str, list[Candidate[Any]]] = {
         "text": texts,
         "title": titles + feed.title,
-        # A day in the URL's path comes last: it has no time of day.
+        # A day in the URL's path comes late: it has no time of day. Modification dates
+        # come last, for a page that shows no other.
         "published_at": order_published(
-            page.published, dom_published, feed.published + date_from_url(url)
+            page.published,
+            dom_published,
+            feed.published + date_from_url(url),
+            page.updated + dom_updated,
         ),
         # The page's own modification date only: a feed's <updated> dates the entry.
         "updated_at": page.updated + dom_updated,

@@ -198,3 +198,85 @@ def test_furniture_around_the_headline(layout: str, published: datetime | None) 
         f'<html lang="en">{head}<body><article>{layout.format(story=STORY)}</article></body></html>'
     )
     assert extract_article(html, URL, now=NOW).published_at == published
+
+
+def _page(head: str, line: str) -> str:
+    return (
+        f'<html lang="en"><head><title>Headline of the story here</title>{head}</head><body>'
+        f'<article><h1>Headline of the story here</h1><p class="date">{line}</p>{STORY}'
+        "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "line", "url", "published"),
+    [
+        pytest.param(
+            "",
+            "Updated June 13, 2019",
+            URL,
+            "2019-06-13T00:00:00Z",
+            id="only-an-update-date-shown",
+        ),
+        pytest.param(
+            '<meta property="article:modified_time" content="2019-06-13T10:00:00Z">',
+            "",
+            "https://news.example.com/2019/06/10/story",
+            "2019-06-10T00:00:00Z",
+            id="url-day-before-modification-date",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2021-09-03T08:00:00Z"}</script>'
+            '<meta property="article:published_time" content="2021-09-06T10:00:00+02:00">',
+            "6 September 2021",
+            URL,
+            "2021-09-06T08:00:00Z",
+            id="structured-dates-disagree-the-shown-day-decides",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2021-09-05T21:00:00-05:00"}</script>'
+            '<meta property="article:published_time" content="2021-09-06T02:00:30Z">',
+            "6 September 2021",
+            URL,
+            "2021-09-06T02:00:00Z",
+            id="same-instant-in-two-zones-is-no-disagreement",
+        ),
+        pytest.param(
+            '<meta name="publishdate" content="2021-09-15">',
+            "15.09.2021, 23:51 Uhr",
+            "https://www.zeitung.de/story",
+            "2021-09-15T21:51:00Z",
+            id="bare-day-takes-the-time-of-the-same-day-line",
+        ),
+        pytest.param(
+            '<meta name="publishdate" content="2021-09-15">'
+            '<meta property="article:modified_time" content="2021-09-15T12:00:00Z">',
+            "",
+            URL,
+            "2021-09-15T00:00:00Z",
+            id="bare-day-never-takes-a-modification-time",
+        ),
+        pytest.param(
+            '<meta property="article:published_time" content="10/05/2022 05:22 pm">'
+            '<meta property="article:modified_time" content="2022/05/10 17:36:11">',
+            "",
+            URL,
+            "2022-05-10T17:22:00Z",
+            id="slashed-date-read-as-the-page's-other-dates",
+        ),
+        pytest.param(
+            '<meta property="article:published_time" content="05/10/2022 05:22 pm">'
+            '<meta property="article:modified_time" content="2022-05-10T17:36:11Z">',
+            "",
+            URL,
+            "2022-05-10T17:22:00Z",
+            id="slashed-date-month-first",
+        ),
+    ],
+)
+def test_publication_choice(head: str, line: str, url: str, published: str) -> None:
+    article = extract_article(_page(head, line), url, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
