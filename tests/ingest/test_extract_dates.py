@@ -9,7 +9,7 @@ import pytest
 from ingest.dates import parse_date
 from ingest.extract import extract_article
 from ingest.extract.datelines import read_date_line
-from ingest.extract.zones import zone_of_url
+from ingest.extract.zones import zone_of_language, zone_of_url
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 URL = "https://news.example.com/story"
@@ -278,5 +278,41 @@ def _page(head: str, line: str) -> str:
 )
 def test_publication_choice(head: str, line: str, url: str, published: str) -> None:
     article = extract_article(_page(head, line), url, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+@pytest.mark.parametrize(
+    ("tag", "zone"),
+    [
+        pytest.param("de", "Europe/Berlin", id="german"),
+        pytest.param("ja-JP", "Asia/Tokyo", id="japanese-with-region"),
+        pytest.param("zh_CN", "Asia/Shanghai", id="chinese-underscore"),
+        pytest.param("es-ES", None, id="spanish-region-is-a-template-default"),
+        pytest.param("en-GB", None, id="english-says-nothing"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_zone_of_a_language(tag: str, zone: str | None) -> None:
+    found = zone_of_language(tag)
+    assert (str(found) if found else None) == zone
+
+
+@pytest.mark.parametrize(
+    ("lang", "url", "published"),
+    [
+        pytest.param("de", URL, "2021-09-15T21:51:00Z", id="generic-domain-german-page"),
+        pytest.param("es-ES", URL, "2021-09-15T23:51:00Z", id="generic-domain-spanish-page"),
+        pytest.param(
+            "en", "https://www.zeitung.de/story", "2021-09-15T21:51:00Z", id="domain-before-lang"
+        ),
+    ],
+)
+def test_zone_from_the_page_language(lang: str, url: str, published: str) -> None:
+    html = (
+        f'<html lang="{lang}"><body><article><h1>Headline of the story here</h1>'
+        f'<p class="date">15.09.2021, 23:51 Uhr</p>{STORY}</article></body></html>'
+    )
+    article = extract_article(html, url, now=NOW)
     assert article.published_at is not None
     assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
