@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ingest.dates import ZONE_NAMES
+from ingest.dates import ZONE_NAMES, parse_date
 from ingest.extract.boilerplate import name_words
 from ingest.extract.candidates import Candidate
 from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
@@ -113,6 +113,7 @@ _MAX_LINE_NODES = 20
 _BEFORE_HEADLINE = 15
 _AFTER_HEADLINE = 80
 _MAX_SCANNED = 5000
+_FAR_FUTURE = datetime(9999, 1, 1)  # parse_date's clamp: any past date is plausible
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,19 +245,29 @@ def find_dates(
             target = published if prop == "datePublished" else updated
             if value and value.strip() and not scope.foreign(element):
                 source = "time" if element.tag == "time" else "dom"
-                target.append(Candidate(value.strip(), source, f"itemprop={prop}"))
+                target.append(_readable(value.strip(), source, f"itemprop={prop}"))
     for element in region.iter("time"):
         value = element.get("datetime")
         if not value or not value.strip() or scope.foreign(element, allow=_OWN_PARTS):
             continue
         target = updated if _labelled_update(element) else published
-        target.append(Candidate(value.strip(), "time", "<time datetime>"))
+        target.append(_readable(value.strip(), "time", "<time datetime>"))
     for mention in _date_lines(scope):
         target = updated if mention.updated else published
         target.append(Candidate(mention.value, "dom", "date line", mention.raw))
     if not published:
         published.extend(_near_region(root, scope))
     return published, updated
+
+
+def _readable(value: str, source: str, origin: str) -> Candidate[str]:
+    """Return a marked-up date as a candidate, rewriting one written in words that
+    ``parse_date`` does not know ("28. Dezember 2022" in an ``itemprop`` element)."""
+    if parse_date(value, now=_FAR_FUTURE) is None:
+        mentions = read_date_line(value)
+        if mentions:
+            return Candidate(mentions[0].value, source, origin, value)
+    return Candidate(value, source, origin)
 
 
 class _Scope:

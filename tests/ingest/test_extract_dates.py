@@ -316,3 +316,34 @@ def test_zone_from_the_page_language(lang: str, url: str, published: str) -> Non
     article = extract_article(html, url, now=NOW)
     assert article.published_at is not None
     assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+@pytest.mark.parametrize(
+    ("markup", "published"),
+    [
+        pytest.param(
+            '<span itemprop="datePublished">28. Dezember 2022</span>',
+            "2022-12-28T00:00:00Z",
+            id="microdata-date-in-german-words",
+        ),
+        pytest.param(
+            '<time datetime="15. März 2021, 23:51">gestern</time>',
+            "2021-03-15T23:51:00Z",
+            id="time-attribute-in-words",
+        ),
+        pytest.param(
+            '<time datetime="2021-09-15T23:51:00+02:00">15. September 2021</time>',
+            "2021-09-15T21:51:00Z",
+            id="iso-attribute-kept-with-its-zone",
+        ),
+    ],
+)
+def test_marked_up_dates_in_words(markup: str, published: str) -> None:
+    # The markup sits below the article, out of reach of the date lines near the headline.
+    html = (
+        '<html lang="en"><body><article><h1>Headline of the story here</h1>'
+        f"{STORY}<div>{markup}</div></article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
