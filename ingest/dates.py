@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from dateutil import parser as dateutil_parser
 from dateutil import tz as dateutil_tz
 
-__all__ = ["EARLIEST", "MAX_DATE_CHARS", "parse_date", "to_utc"]
+__all__ = ["EARLIEST", "MAX_DATE_CHARS", "ZONE_NAMES", "parse_date", "to_utc"]
 
 # Nothing we ingest was published before the web had news sites (RELIABILITY.md §7).
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
@@ -27,11 +27,11 @@ MAX_DATE_CHARS = 200
 # (IST is India, BST is British Summer Time, CST is US Central).
 _ZONE_HOURS: dict[str, float] = {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0,
-    "BST": 1, "CET": 1, "MET": 1, "WEST": 1, "WAT": 1,
-    "CEST": 2, "MEST": 2, "EET": 2, "SAST": 2, "CAT": 2,
-    "EEST": 3, "MSK": 3, "EAT": 3, "AST": 3,
+    "BST": 1, "CET": 1, "MET": 1, "WEST": 1, "WAT": 1, "MEZ": 1,
+    "CEST": 2, "MEST": 2, "EET": 2, "SAST": 2, "CAT": 2, "MESZ": 2, "OEZ": 2,
+    "EEST": 3, "MSK": 3, "EAT": 3, "AST": 3, "OESZ": 3, "TRT": 3,
     "IRST": 3.5, "GST": 4, "PKT": 5, "IST": 5.5, "NPT": 5.75,
-    "ICT": 7, "WIB": 7,
+    "ICT": 7, "WIB": 7, "WITA": 8, "WIT": 9,
     "HKT": 8, "SGT": 8, "PHT": 8, "AWST": 8, "MYT": 8,
     "JST": 9, "KST": 9,
     "ACST": 9.5, "AEST": 10, "ACDT": 10.5, "AEDT": 11, "NZST": 12, "NZDT": 13,
@@ -39,6 +39,8 @@ _ZONE_HOURS: dict[str, float] = {
     "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
     "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10,
 }  # fmt: skip
+# The zone abbreviations this module reads, for callers finding zones in text.
+ZONE_NAMES = frozenset(_ZONE_HOURS)
 
 _MONTHS = {
     name: number

@@ -36,7 +36,7 @@ from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.extract.region import find_headline, find_region
 from ingest.extract.text import clean_text, html_to_text
 from ingest.extract.titles import choose_titles
-from ingest.extract.zones import zone_of_url
+from ingest.extract.zones import zone_of_page
 from ingest.model import Article, FeedEntry
 from ingest.urls import canonicalize_url, same_site
 
@@ -123,9 +123,13 @@ def _collect(
     candidates: dict[str, list[Candidate[Any]]] = {
         "text": texts,
         "title": titles + feed.title,
-        # A day in the URL's path comes last: it has no time of day.
+        # A day in the URL's path comes late: it has no time of day. Modification dates
+        # come last, for a page that shows no other.
         "published_at": order_published(
-            page.published, dom_published, feed.published + date_from_url(url)
+            page.published,
+            dom_published,
+            feed.published + date_from_url(url),
+            page.updated + dom_updated,
         ),
         # The page's own modification date only: a feed's <updated> dates the entry.
         "updated_at": page.updated + dom_updated,
@@ -150,7 +154,8 @@ def _collect(
         image_url=_take(candidates["image_url"], "image_url", sources),
     )
     article.authors = _authors(credits.names, credits.source, entry, sources)
-    zoned, local = candidates["published_at"] + candidates["updated_at"], zone_of_url(url)
+    zoned = candidates["published_at"] + candidates["updated_at"]
+    local = zone_of_page(url, [c.value for c in page.language])
     published = first_date(candidates["published_at"], now, zoned, local)
     if published is not None:
         article.published_at, article.published_raw = published.value, published.raw

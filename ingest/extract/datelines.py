@@ -18,41 +18,17 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 from lxml.html import HtmlElement
 
+from ingest.dates import ZONE_NAMES, parse_date
 from ingest.extract.boilerplate import name_words
 from ingest.extract.candidates import Candidate
+from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
 from ingest.extract.document import select
 from ingest.extract.region import in_furniture, in_page_header
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
 __all__ = ["DateMention", "date_from_url", "find_dates", "read_date_line"]
 
-_MONTH_NAMES = {
-    # English, full and abbreviated
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-    # German
-    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6, "juli": 7,
-    "oktober": 10, "dezember": 12,
-    # French
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
-    # Spanish, Italian, Portuguese, Dutch
-    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
-    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
-    "diciembre": 12, "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6,
-    "luglio": 7, "settembre": 9, "ottobre": 10, "dicembre": 12, "janeiro": 1,
-    "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7, "setembro": 9,
-    "outubro": 10, "novembro": 11, "dezembro": 12, "januari": 1, "februari": 2,
-    "maart": 3, "mei": 5, "augustus": 8,
-}  # fmt: skip
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ZONES = word_set(
-    """UTC GMT BST CET CEST EET EEST WET WEST MSK IST JST KST HKT SGT AEST AEDT ACST AWST NZST
-    NZDT EST EDT CST CDT MST MDT PST PDT AKST AKDT HST ET CT MT PT"""
-)
 # US zone names without a season: the offset depends on the date.
 _REGIONAL_ZONES = {
     "ET": "America/New_York",
@@ -60,10 +36,11 @@ _REGIONAL_ZONES = {
     "MT": "America/Denver",
     "PT": "America/Los_Angeles",
 }
+_ZONES = ZONE_NAMES | frozenset(_REGIONAL_ZONES)
 
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _DAY = r"(?P<day>[0-3]?\d)"
-_MONTH = r"(?P<month>[^\W\d_]{3,12})"
+_MONTH = r"(?P<month>[^\W\d_]{2,12})"
 _DATE_PATTERNS = (
     re.compile(rf"\b{_DAY}(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?{_MONTH}\.?,?\s+(?:de\s+)?{_YEAR}\b"),
     re.compile(rf"\b{_MONTH}\.?\s+{_DAY}(?:st|nd|rd|th)?,?\s+{_YEAR}\b"),
@@ -74,9 +51,18 @@ _DATE_PATTERNS = (
         r"(?<![\d.])(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)\.(?P<short_year>[0-3]\d)(?![\d.])"
     ),
     re.compile(rf"\b(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/{_YEAR}\b"),
+    # "2021年9月15日" (Chinese, Japanese) and "2021년 9월 15일" (Korean): no word boundary
+    # separates these digits from the characters around them.
+    re.compile(
+        r"(?<!\d)(?P<year>(?:19|20)\d{2})\s*[年년]\s*(?P<month>[01]?\d)\s*[月월]"
+        r"\s*(?P<day>[0-3]?\d)\s*[日일]"
+    ),
+    # "2021. szeptember 15." (Hungarian): the year first, then a month name.
+    re.compile(rf"\b{_YEAR}\.\s+{_MONTH}\s+{_DAY}\.?(?!\d)"),
 )
 _TIME = re.compile(
-    r"(?<![\d:.])(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?(?![\d])"
+    r"(?<![\d:.])(?P<hour>[0-2]?\d)(?:[:.h]|時|시\s?)(?P<minute>[0-5]\d)[分분]?"
+    r"(?::(?P<second>[0-5]\d))?(?![\d])"
     r"\s*(?P<ampm>[AaPp]\.?\s?[Mm]\b\.?)?(?:\s*(?:Uhr|h)\b)?"
     r"(?:\s*\(?(?P<zone>(?:GMT|UTC)\s*[+-]\s*\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|[A-Z]{2,5}\b))?"
 )
@@ -86,7 +72,13 @@ _WEEKDAY_BEFORE = re.compile(
     r"|jeudi|vendredi|samedi|dimanche),?\s*$",
     re.IGNORECASE,
 )
-_JOINER = re.compile(r"[\s,|–—-]*(?:at|um|à|a las|alle|om|às|kl\.?)?[\s,|–—-]*", re.IGNORECASE)
+# What sits between a date and its time: punctuation, a word for "at" ("um", "à", "в", "klo"),
+# a year mark ("2021 г.", "2021 r."), a weekday in brackets ("2021年9月15日(水)").
+_JOINER = re.compile(
+    r"(?:[\s,|–—/-]*(?:(?:at|um|à|a\s+las|alle|ore|om|às|kl|klo|kello|o|в|saat|г|года|r)"
+    r"(?![^\W\d_])\.?|\([^()\d]{1,4}\)))*[\s,|–—/-]*",
+    re.IGNORECASE,
+)
 _LAST_DIGIT = re.compile(r".*\d", re.DOTALL)
 _UPDATE_WORDS = re.compile(
     r"updat|modifi|aktualisiert|geändert|mis à jour|actualiz|aggiornat|bijgewerkt|atualiz",
@@ -121,6 +113,7 @@ _MAX_LINE_NODES = 20
 _BEFORE_HEADLINE = 15
 _AFTER_HEADLINE = 80
 _MAX_SCANNED = 5000
+_FAR_FUTURE = datetime(9999, 1, 1)  # parse_date's clamp: any past date is plausible
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +129,12 @@ def read_date_line(line: str) -> list[DateMention]:
     """Return the dates written in a short line of text, in order."""
     found: list[tuple[int, DateMention]] = []
     taken: list[tuple[int, int]] = []
+    ascii_line = line.translate(TO_ASCII_DIGITS)  # same length: positions hold in both
     for pattern in _DATE_PATTERNS:
-        for match in pattern.finditer(line):
+        for match in pattern.finditer(ascii_line):
             if any(start < match.end() and match.start() < end for start, end in taken):
                 continue
-            mention = _mention(line, match)
+            mention = _mention(ascii_line, match, shown=line)
             if mention is not None:
                 taken.append((match.start(), match.end()))
                 found.append(mention)
@@ -151,10 +145,10 @@ def _month_number(word: str) -> int | None:
     if word.isdigit():
         number = int(word)
         return number if 1 <= number <= 12 else None
-    return _MONTH_NAMES.get(word.lower().rstrip("."))
+    return MONTH_NAMES.get(word.lower().rstrip("."))
 
 
-def _mention(line: str, match: re.Match[str]) -> tuple[int, DateMention] | None:
+def _mention(line: str, match: re.Match[str], shown: str) -> tuple[int, DateMention] | None:
     groups = match.groupdict()
     if groups.get("first"):
         first, second = int(groups["first"]), int(groups["second"])
@@ -183,7 +177,7 @@ def _mention(line: str, match: re.Match[str]) -> tuple[int, DateMention] | None:
     # The label is what precedes this date since the previous number ("| Updated ").
     label = _LAST_DIGIT.sub("", line[max(0, start - 40) : start])
     updated = bool(_UPDATE_WORDS.search(label))
-    raw = line[start:end].strip(" ,-–—|")
+    raw = shown[start:end].strip(" ,-–—|")
     if time_match is None:
         return start, DateMention(f"{year:04d}-{month:02d}-{day:02d}", raw, updated)
     value = _with_time(year, month, day, time_match)
@@ -240,6 +234,7 @@ def find_dates(
     """Return ``(published, updated)`` candidates from the article's markup and date lines."""
     published: list[Candidate[str]] = []
     updated: list[Candidate[str]] = []
+    scope = _Scope(region, headline)
     for element in select(_MARKED_DATES, root):
         if element.tag == "meta":
             continue
@@ -248,24 +243,61 @@ def find_dates(
         if prop in ("datePublished", "dateModified"):
             value = element.get("datetime") or element.get("content") or element.text_content()
             target = published if prop == "datePublished" else updated
-            if value and value.strip() and not in_furniture(element):
+            if value and value.strip() and not scope.foreign(element):
                 source = "time" if element.tag == "time" else "dom"
-                target.append(Candidate(value.strip(), source, f"itemprop={prop}"))
+                target.append(_readable(value.strip(), source, f"itemprop={prop}"))
     for element in region.iter("time"):
         value = element.get("datetime")
-        if not value or not value.strip() or in_furniture(element, region, allow=_OWN_PARTS):
+        if not value or not value.strip() or scope.foreign(element, allow=_OWN_PARTS):
             continue
         target = updated if _labelled_update(element) else published
-        target.append(Candidate(value.strip(), "time", "<time datetime>"))
-    for mention in _date_lines(region, headline):
+        target.append(_readable(value.strip(), "time", "<time datetime>"))
+    for mention in _date_lines(scope):
         target = updated if mention.updated else published
         target.append(Candidate(mention.value, "dom", "date line", mention.raw))
     if not published:
-        published.extend(_near_region(root, region))
+        published.extend(_near_region(root, scope))
     return published, updated
 
 
-def _near_region(root: HtmlElement, region: HtmlElement) -> list[Candidate[str]]:
+def _readable(value: str, source: str, origin: str) -> Candidate[str]:
+    """Return a marked-up date as a candidate, rewriting one written in words that
+    ``parse_date`` does not know ("28. Dezember 2022" in an ``itemprop`` element)."""
+    if parse_date(value, now=_FAR_FUTURE) is None:
+        mentions = read_date_line(value)
+        if mentions:
+            return Candidate(mentions[0].value, source, origin, value)
+    return Candidate(value, source, origin)
+
+
+class _Scope:
+    """Where the article sits on the page: its region, its headline, and the blocks that
+    enclose the headline."""
+
+    def __init__(self, region: HtmlElement, headline: HtmlElement | None) -> None:
+        self.region = region
+        self.headline = headline
+        self._around_headline = set(headline.iterancestors()) if headline is not None else set()
+
+    def foreign(self, element: HtmlElement, allow: frozenset[str] = frozenset()) -> bool:
+        """Tell whether a date sits in furniture: a sidebar, comments, a related list...
+
+        Only the blocks below the article's region, or below the lowest block that also
+        encloses the headline, count: a block holding the headline is the article's own,
+        whatever its name says ("content-area sidebar" names a layout with a sidebar).
+        """
+        stop: HtmlElement | None = None
+        for node in element.iterancestors():
+            if node is self.region or node in self._around_headline:
+                stop = node
+                break
+        return in_furniture(element, stop, allow=allow)
+
+    def in_region(self, element: HtmlElement) -> bool:
+        return any(node is self.region for node in element.iterancestors())
+
+
+def _near_region(root: HtmlElement, scope: _Scope) -> list[Candidate[str]]:
     """Return the first publication date shown outside the article region (blog themes put
     "Posted on" in a header or footer beside the post), never from the page's own header,
     a sidebar, a comment or a related list."""
@@ -274,27 +306,27 @@ def _near_region(root: HtmlElement, region: HtmlElement) -> list[Candidate[str]]
             continue
         if element.tag == "time":
             value = (element.get("datetime") or "").strip()
-            if value and not _labelled_update(element) and _on_the_page(element, region):
+            if value and not _labelled_update(element) and _on_the_page(element, scope):
                 return [Candidate(value, "time", "<time datetime> beside the article")]
             continue
         if _DATE_HINTS.isdisjoint(name_words(element)):
             continue
         line = _short_text(element)
         mentions = [m for m in read_date_line(line) if not m.updated] if line else []
-        if mentions and _on_the_page(element, region):
+        if mentions and _on_the_page(element, scope):
             first = mentions[0]
             return [Candidate(first.value, "dom", "date line beside the article", first.raw)]
     return []
 
 
-def _on_the_page(element: HtmlElement, region: HtmlElement) -> bool:
+def _on_the_page(element: HtmlElement, scope: _Scope) -> bool:
     """Tell whether a date beside the article may be its own: not in a sidebar, a comment,
     a related list or the page's header (the article's own footer or aside may be)."""
     if in_page_header(element):
         return False
-    if any(node is region for node in element.iterancestors()):
-        return not in_furniture(element, region, allow=_OWN_PARTS)
-    return not in_furniture(element)
+    if scope.in_region(element):
+        return not scope.foreign(element, allow=_OWN_PARTS)
+    return not scope.foreign(element)
 
 
 def date_from_url(url: str) -> list[Candidate[str]]:
@@ -315,9 +347,10 @@ def _labelled_update(element: HtmlElement) -> bool:
     return bool(_UPDATE_WORDS.search(before))
 
 
-def _date_lines(region: HtmlElement, headline: HtmlElement | None) -> list[DateMention]:
+def _date_lines(scope: _Scope) -> list[DateMention]:
     """Read dates from short lines right after (else just before) the headline; without a
     headline, from the first elements named as dates ("post-date", "timestamp")."""
+    region, headline = scope.region, scope.headline
     before: deque[HtmlElement] = deque(maxlen=_BEFORE_HEADLINE)
     after: list[HtmlElement] = []
     seen_headline = headline is None
@@ -341,7 +374,7 @@ def _date_lines(region: HtmlElement, headline: HtmlElement | None) -> list[DateM
             if not line:
                 continue
             mentions = read_date_line(line)
-            if mentions and not in_furniture(element, stop=region):
+            if mentions and not scope.foreign(element):
                 return mentions
     return []
 

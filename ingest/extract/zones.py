@@ -1,9 +1,13 @@
-"""Guess the time zone a page writes its local times in, from its country's domain.
+"""Guess the time zone a page writes its local times in, from its country's domain, else
+from its language.
 
-Used only for a visible date line that names no zone when no other date on the page carries
-an offset: "16.05.2023, 08:15 Uhr" on a ``.de`` site is Berlin time, not UTC. Only countries
-that keep a single zone across their territory (or nearly all of their population) are
-listed; ``.com``, ``.us``, ``.ru``, ``.br``, ``.ca``, ``.au``, ``.mx`` say nothing.
+Used only for a time that names no zone when no other date on the page carries an offset:
+"16.05.2023, 08:15 Uhr" on a ``.de`` site is Berlin time, not UTC. Only countries that keep
+a single zone across their territory (or nearly all of their population) are listed;
+``.com``, ``.us``, ``.ru``, ``.br``, ``.ca``, ``.au``, ``.mx`` say nothing. A ``.com`` site
+writing in German, Japanese or Polish is read in that language's zone: only languages spoken
+almost entirely within one UTC offset are listed (not English, Spanish, French, Portuguese,
+Arabic or Russian), and a region subtag is not trusted: a Colombian site declares "es-ES".
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["zone_of_url"]
+__all__ = ["zone_of_language", "zone_of_page", "zone_of_url"]
 
 _COUNTRY_ZONES = {
     # Europe
@@ -52,6 +56,33 @@ _COUNTRY_ZONES = {
     "pa": "America/Panama", "do": "America/Santo_Domingo", "pr": "America/Puerto_Rico",
     "tt": "America/Port_of_Spain", "bb": "America/Barbados", "bs": "America/Nassau",
 }  # fmt: skip
+# Languages whose writers live almost all within one UTC offset, and the country naming it.
+_LANGUAGE_COUNTRIES = {
+    "de": "de", "it": "it", "nl": "nl", "pl": "pl", "cs": "cz", "sk": "sk", "hu": "hu",
+    "sl": "si", "hr": "hr", "sr": "rs", "bs": "ba", "mk": "mk", "sq": "al", "da": "dk",
+    "sv": "se", "nb": "no", "nn": "no", "no": "no", "fi": "fi", "et": "ee", "lv": "lv",
+    "lt": "lt", "el": "gr", "bg": "bg", "ro": "ro", "uk": "ua", "be": "by", "tr": "tr",
+    "he": "il", "fa": "ir", "ja": "jp", "ko": "kr", "zh": "cn", "th": "th", "vi": "vn",
+    "hi": "in", "mr": "in", "ta": "in", "te": "in", "gu": "in", "kn": "in", "ml": "in",
+    "ur": "pk", "ms": "my", "is": "is",
+}  # fmt: skip
+
+
+def zone_of_page(url: str, languages: list[str]) -> ZoneInfo | None:
+    """Return the zone of the URL's country, else of the first of the page's declared
+    languages that points to one."""
+    by_url = zone_of_url(url)
+    if by_url is not None:
+        return by_url
+    return next((zone for tag in languages if (zone := zone_of_language(tag))), None)
+
+
+def zone_of_language(tag: str) -> ZoneInfo | None:
+    """Return the zone a language tag points to ("de", "ja-JP"), when one does. The region
+    subtag is ignored: templates default to "es-ES" or "en-US" wherever the site is."""
+    language = tag.strip().replace("_", "-").lower().split("-")[0]
+    country = _LANGUAGE_COUNTRIES.get(language)
+    return _zone(country) if country is not None else None
 
 
 def zone_of_url(url: str) -> ZoneInfo | None:

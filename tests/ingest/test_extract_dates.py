@@ -9,7 +9,7 @@ import pytest
 from ingest.dates import parse_date
 from ingest.extract import extract_article
 from ingest.extract.datelines import read_date_line
-from ingest.extract.zones import zone_of_url
+from ingest.extract.zones import zone_of_language, zone_of_url
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 URL = "https://news.example.com/story"
@@ -68,6 +68,39 @@ def parsed(line: str) -> list[tuple[str | None, bool]]:
             "Price 2.50 on 15 Sep 2021 BY JANE",
             [("2021-09-15T00:00:00Z", False)],
             id="no-false-time-or-zone",
+        ),
+        pytest.param(
+            "15 августа 2016, 13:43", [("2016-08-15T13:43:00Z", False)], id="russian-genitive"
+        ),
+        pytest.param(
+            "15 сентября 2021 г. в 23:51", [("2021-09-15T23:51:00Z", False)], id="russian-year-mark"
+        ),
+        pytest.param("15 września 2021 r., 23:51", [("2021-09-15T23:51:00Z", False)], id="polish"),
+        pytest.param("15 Eylül 2021 saat 23:51", [("2021-09-15T23:51:00Z", False)], id="turkish"),
+        pytest.param(
+            "15 settembre 2021 ore 23:51", [("2021-09-15T23:51:00Z", False)], id="italian"
+        ),
+        pytest.param(
+            "15 de setembro de 2021 às 23h51", [("2021-09-15T23:51:00Z", False)], id="portuguese"
+        ),
+        pytest.param("15 okt. 2021 om 23:51", [("2021-10-15T23:51:00Z", False)], id="dutch-abbr"),
+        pytest.param("19.2.2020 klo 14.00", [("2020-02-19T14:00:00Z", False)], id="finnish-klo"),
+        pytest.param(
+            "2021. szeptember 15. 23:51", [("2021-09-15T23:51:00Z", False)], id="hungarian"
+        ),
+        pytest.param(
+            "2021年9月15日(水) 23時51分", [("2021-09-15T23:51:00Z", False)], id="japanese"
+        ),
+        pytest.param(
+            "发布时间：2021年9月15日 23:51", [("2021-09-15T23:51:00Z", False)], id="chinese"
+        ),
+        pytest.param("2021년 9월 15일", [("2021-09-15T00:00:00Z", False)], id="korean"),
+        pytest.param(
+            "١٥ سبتمبر ٢٠٢١ 23:51", [("2021-09-15T23:51:00Z", False)], id="arabic-indic-digits"
+        ),
+        pytest.param("١٥ آب ٢٠٢١", [("2021-08-15T00:00:00Z", False)], id="arabic-levant-month"),
+        pytest.param(
+            "Mi., 15.09.2021, 23:51 MESZ", [("2021-09-15T21:51:00Z", False)], id="german-zone-name"
         ),
         pytest.param("The 1990s were a long time ago", [], id="no-date"),
         pytest.param("31 February 2021", [(None, False)], id="impossible-day"),
@@ -135,6 +168,181 @@ def test_date_line_without_zone(head: str, published: str) -> None:
     html = (
         f'<html lang="en"><head>{head}</head><body><article><h1>Headline of the story here</h1>'
         f'<p class="date">15 September 2021, 23:51</p>{STORY}</article></body></html>'
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+@pytest.mark.parametrize(
+    ("layout", "published"),
+    [
+        pytest.param(
+            '<div class="site-content sidebar"><h1>Headline of the story here</h1>'
+            '<time datetime="2021-09-15T23:51:00+02:00">15 Sep</time>{story}</div>',
+            datetime(2021, 9, 15, 21, 51, tzinfo=UTC),
+            id="block-around-headline-named-sidebar-is-the-article",
+        ),
+        pytest.param(
+            '<div class="content-area"><h1>Headline of the story here</h1>{story}'
+            '<div class="sidebar related"><time datetime="2021-09-01T08:00:00Z">1 Sep</time>'
+            "</div></div>",
+            None,
+            id="sidebar-beside-headline-is-still-furniture",
+        ),
+    ],
+)
+def test_furniture_around_the_headline(layout: str, published: datetime | None) -> None:
+    head = "<head><title>Headline of the story here</title></head>"
+    html = (
+        f'<html lang="en">{head}<body><article>{layout.format(story=STORY)}</article></body></html>'
+    )
+    assert extract_article(html, URL, now=NOW).published_at == published
+
+
+def _page(head: str, line: str) -> str:
+    return (
+        f'<html lang="en"><head><title>Headline of the story here</title>{head}</head><body>'
+        f'<article><h1>Headline of the story here</h1><p class="date">{line}</p>{STORY}'
+        "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "line", "url", "published"),
+    [
+        pytest.param(
+            "",
+            "Updated June 13, 2019",
+            URL,
+            "2019-06-13T00:00:00Z",
+            id="only-an-update-date-shown",
+        ),
+        pytest.param(
+            '<meta property="article:modified_time" content="2019-06-13T10:00:00Z">',
+            "",
+            "https://news.example.com/2019/06/10/story",
+            "2019-06-10T00:00:00Z",
+            id="url-day-before-modification-date",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2021-09-03T08:00:00Z"}</script>'
+            '<meta property="article:published_time" content="2021-09-06T10:00:00+02:00">',
+            "6 September 2021",
+            URL,
+            "2021-09-06T08:00:00Z",
+            id="structured-dates-disagree-the-shown-day-decides",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2021-09-05T21:00:00-05:00"}</script>'
+            '<meta property="article:published_time" content="2021-09-06T02:00:30Z">',
+            "6 September 2021",
+            URL,
+            "2021-09-06T02:00:00Z",
+            id="same-instant-in-two-zones-is-no-disagreement",
+        ),
+        pytest.param(
+            '<meta name="publishdate" content="2021-09-15">',
+            "15.09.2021, 23:51 Uhr",
+            "https://www.zeitung.de/story",
+            "2021-09-15T21:51:00Z",
+            id="bare-day-takes-the-time-of-the-same-day-line",
+        ),
+        pytest.param(
+            '<meta name="publishdate" content="2021-09-15">'
+            '<meta property="article:modified_time" content="2021-09-15T12:00:00Z">',
+            "",
+            URL,
+            "2021-09-15T00:00:00Z",
+            id="bare-day-never-takes-a-modification-time",
+        ),
+        pytest.param(
+            '<meta property="article:published_time" content="10/05/2022 05:22 pm">'
+            '<meta property="article:modified_time" content="2022/05/10 17:36:11">',
+            "",
+            URL,
+            "2022-05-10T17:22:00Z",
+            id="slashed-date-read-as-the-page's-other-dates",
+        ),
+        pytest.param(
+            '<meta property="article:published_time" content="05/10/2022 05:22 pm">'
+            '<meta property="article:modified_time" content="2022-05-10T17:36:11Z">',
+            "",
+            URL,
+            "2022-05-10T17:22:00Z",
+            id="slashed-date-month-first",
+        ),
+    ],
+)
+def test_publication_choice(head: str, line: str, url: str, published: str) -> None:
+    article = extract_article(_page(head, line), url, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+@pytest.mark.parametrize(
+    ("tag", "zone"),
+    [
+        pytest.param("de", "Europe/Berlin", id="german"),
+        pytest.param("ja-JP", "Asia/Tokyo", id="japanese-with-region"),
+        pytest.param("zh_CN", "Asia/Shanghai", id="chinese-underscore"),
+        pytest.param("es-ES", None, id="spanish-region-is-a-template-default"),
+        pytest.param("en-GB", None, id="english-says-nothing"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_zone_of_a_language(tag: str, zone: str | None) -> None:
+    found = zone_of_language(tag)
+    assert (str(found) if found else None) == zone
+
+
+@pytest.mark.parametrize(
+    ("lang", "url", "published"),
+    [
+        pytest.param("de", URL, "2021-09-15T21:51:00Z", id="generic-domain-german-page"),
+        pytest.param("es-ES", URL, "2021-09-15T23:51:00Z", id="generic-domain-spanish-page"),
+        pytest.param(
+            "en", "https://www.zeitung.de/story", "2021-09-15T21:51:00Z", id="domain-before-lang"
+        ),
+    ],
+)
+def test_zone_from_the_page_language(lang: str, url: str, published: str) -> None:
+    html = (
+        f'<html lang="{lang}"><body><article><h1>Headline of the story here</h1>'
+        f'<p class="date">15.09.2021, 23:51 Uhr</p>{STORY}</article></body></html>'
+    )
+    article = extract_article(html, url, now=NOW)
+    assert article.published_at is not None
+    assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+@pytest.mark.parametrize(
+    ("markup", "published"),
+    [
+        pytest.param(
+            '<span itemprop="datePublished">28. Dezember 2022</span>',
+            "2022-12-28T00:00:00Z",
+            id="microdata-date-in-german-words",
+        ),
+        pytest.param(
+            '<time datetime="15. März 2021, 23:51">gestern</time>',
+            "2021-03-15T23:51:00Z",
+            id="time-attribute-in-words",
+        ),
+        pytest.param(
+            '<time datetime="2021-09-15T23:51:00+02:00">15. September 2021</time>',
+            "2021-09-15T21:51:00Z",
+            id="iso-attribute-kept-with-its-zone",
+        ),
+    ],
+)
+def test_marked_up_dates_in_words(markup: str, published: str) -> None:
+    # The markup sits below the article, out of reach of the date lines near the headline.
+    html = (
+        '<html lang="en"><body><article><h1>Headline of the story here</h1>'
+        f"{STORY}<div>{markup}</div></article></body></html>"
     )
     article = extract_article(html, URL, now=NOW)
     assert article.published_at is not None
