@@ -262,10 +262,11 @@ def pathological_page(name: str) -> bytes:
 @pytest.mark.parametrize("name", list(PATHOLOGICAL))
 def test_pathological_pages_finish_quickly(name: str) -> None:
     html = pathological_page(name)
-    started = time.perf_counter()
+    # CPU time of this process: what the page costs, whatever else the machine is running.
+    started = time.process_time()
     with contextlib.suppress(ExtractError):  # giving up cleanly is fine; hanging is not
         extract_article(html, URL, now=NOW)
-    assert time.perf_counter() - started < MAX_SECONDS
+    assert time.process_time() - started < MAX_SECONDS
 
 
 def test_pathological_pages_stay_under_the_memory_cap(tmp_path: Path) -> None:
