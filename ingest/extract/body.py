@@ -417,7 +417,9 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
         if seen > _END_ZONE * total and is_end_marker(text):
             break
         # The headline: an h1 near the top, or a block near the top (any h1) saying a title.
-        is_title = (index < 4 or block.tag == "h1") and text_key(text) in title_keys
+        # (No titles, no key: a block may be megabytes long.)
+        near = index < 4 or block.tag == "h1"
+        is_title = bool(title_keys) and near and text_key(text) in title_keys
         if is_title or (block.tag == "h1" and index < 3):
             continue
         if index < 6 and _is_byline_or_dateline(text, authors):
