@@ -37,7 +37,10 @@ _MAX_BYLINES = 12
 _MAX_BYLINE_CHARS = 300
 _MAX_SCANNED = 3000  # bylines sit near the top of the article
 _MAX_MARKED = 20
-_MARKED = etree.XPath("//*[@rel='author' or @itemprop='author' or @itemprop='creator']")
+# Elements with rel=author or itemprop=author/creator, in document order. Reaching them
+# through their attributes is about three times faster in libxml2 than testing every element
+# (``//*[@rel='author' or ...]``), and the union is the same node set.
+_MARKED = etree.XPath("//@rel[.='author']/.. | //@itemprop[.='author' or .='creator']/..")
 _LINES_AFTER_HEADLINE = 4
 
 _PREFIX = re.compile(

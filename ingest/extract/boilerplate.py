@@ -145,6 +145,8 @@ def _words(names: tuple[str | None, ...]) -> frozenset[str]:
 def is_hidden(element: HtmlElement) -> bool:
     """Return True for elements a reader never sees (hidden attribute, display:none...)."""
     attrib = element.attrib
+    if not attrib:
+        return False
     if "hidden" in attrib:
         return True
     style = attrib.get("style")
@@ -263,15 +265,26 @@ def furniture_kind(element: HtmlElement, *, headers: bool = False) -> tuple[str,
     words = name_words(element)
     if not words:
         return None
-    for kind, predicate in _MAJOR:
-        if predicate(words):
-            if headers and kind == "navigation" and _only_a_header(words) and _in_story(element):
-                break  # "node-header" inside the article heads the story
-            return kind, True
-    for kind, predicate in _MINOR:
-        if predicate(words):
-            return kind, False
-    return None
+    major, minor = _kinds_named(words)
+    # "node-header" inside the article heads the story: only a small kind counts there.
+    story_header = (
+        headers and major == "navigation" and _only_a_header(words) and _in_story(element)
+    )
+    if major is not None and not story_header:
+        return major, True
+    return (minor, False) if minor is not None else None
+
+
+@lru_cache(maxsize=8192)
+def _kinds_named(words: frozenset[str]) -> tuple[str | None, str | None]:
+    """Return the first major and the first minor kind of furniture that ``words`` name.
+
+    Cached: a page asks about the same few class names for many elements, and ``_words``
+    hands back the same set each time.
+    """
+    major = next((kind for kind, predicate in _MAJOR if predicate(words)), None)
+    minor = next((kind for kind, predicate in _MINOR if predicate(words)), None)
+    return major, minor
 
 
 def _in_story(element: HtmlElement) -> bool:

@@ -7,6 +7,7 @@ import re
 import threading
 from functools import cache
 
+import numpy as np
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from ingest.extract.candidates import Candidate
@@ -61,6 +62,10 @@ def _load_identifier() -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     # Only two-letter codes: the model also knows ISO 639-3 varieties newsflow cannot store.
     identifier.set_languages([code for code in identifier.labels if len(code) == 2])
+    # Scoring gathers one row of feature weights per feature seen. Restricting the languages
+    # leaves the table column-major, so each row is spread over a hundred cache lines; a
+    # row-major copy (same values, same size) makes the gather several times faster.
+    identifier.nb_ptc = np.ascontiguousarray(identifier.nb_ptc)
     return identifier
 
 

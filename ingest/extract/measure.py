@@ -37,20 +37,15 @@ class Stats:
         return self.links / self.text if self.text else 0.0
 
 
-def _length(text: str | None) -> int:
-    """Return the length of ``text`` with whitespace collapsed."""
-    if not text:
-        return 0
+def _measure_text(text: str) -> tuple[int, int]:
+    """Return the length of ``text`` with whitespace collapsed, and its commas."""
     words = text.split()
-    return len(" ".join(words)) if words else 0  # join runs in C: faster than summing
-
-
-def _commas(text: str | None) -> int:
-    if not text:
-        return 0
+    if not words:
+        return 0, 0  # the whitespace between tags: most text nodes of a page
+    length = len(" ".join(words))  # join runs in C: faster than summing
     if text.isascii():
-        return text.count(",")
-    return sum(text.count(comma) for comma in _COMMAS)
+        return length, text.count(",")
+    return length, sum(text.count(comma) for comma in _COMMAS)
 
 
 def forget(stats: dict[HtmlElement, Stats], element: HtmlElement) -> int:
@@ -106,8 +101,8 @@ def measure(
                 own = Stats()
                 text = element.text
                 if text:
-                    own.text = own.inline = _length(text)
-                    own.commas = _commas(text)
+                    own.text, own.commas = _measure_text(text)
+                    own.inline = own.text
                 stack.append(own)
             continue
         if element is skipped:
@@ -140,9 +135,10 @@ def measure(
         tail = element.tail
         if tail and stack and element is not root:
             # The tail is text of the parent, after this element.
-            length = _length(tail)
-            parent = stack[-1]
-            parent.text += length
-            parent.inline += length
-            parent.commas += _commas(tail)
+            length, commas = _measure_text(tail)
+            if length:
+                parent = stack[-1]
+                parent.text += length
+                parent.inline += length
+                parent.commas += commas
     return stats

@@ -10,7 +10,14 @@ from lxml.html import HtmlElement
 from ingest.extract.boilerplate import furniture_kind, name_words
 from ingest.extract.text import clean_text, word_set
 
-__all__ = ["find_headline", "find_region", "in_furniture", "in_page_header", "same_text"]
+__all__ = [
+    "find_headline",
+    "find_region",
+    "in_furniture",
+    "in_page_header",
+    "same_text",
+    "text_key",
+]
 
 _REGION_TAGS = frozenset(("article", "main"))
 # Furniture that never holds the article's own headline, date or byline.
@@ -24,13 +31,14 @@ _MAX_HEADER_DEPTH = 12
 _BRAND = word_set("sitetitle sitename sitebranding branding logo blogtitle blogname masthead")
 
 
-def _key(text: str) -> str:
+def text_key(text: str) -> str:
+    """Reduce a text to lower-case letters and digits, for ``same_text`` comparisons."""
     return _NOT_ALNUM.sub("", text.lower())
 
 
 def same_text(a: str, b: str) -> bool:
     """Return True when two short texts are the same up to case, spacing and punctuation."""
-    ka, kb = _key(a), _key(b)
+    ka, kb = text_key(a), text_key(b)
     return bool(ka) and ka == kb
 
 
@@ -50,7 +58,7 @@ def in_furniture(
 
 def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
     """Return the element showing the article's headline: the h1 matching a known title first."""
-    keys = [_key(title) for title in titles if title]
+    keys = [text_key(title) for title in titles if title]
     fallback: HtmlElement | None = None
     fallback_in_region: HtmlElement | None = None
     matching_in_furniture: HtmlElement | None = None
@@ -60,7 +68,7 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
         if not text or seen >= _MAX_HEADLINES:
             continue
         seen += 1
-        key = _key(text)
+        key = text_key(text)
         matches = any(key == k or (len(key) > 20 and (key in k or k in key)) for k in keys)
         aside = in_furniture(element) or in_page_header(element)
         if matches:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from ingest.errors import ExtractError
 from ingest.extract import extract_article, html_to_text
 from ingest.extract.boilerplate import furniture_kind
+from ingest.extract.document import parse_document
 from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.model import FeedEntry
 
@@ -87,6 +88,56 @@ def test_furniture_kind(html: str, kind: str | None) -> None:
     element = lxml.html.fragment_fromstring(html)
     found = furniture_kind(element)
     assert (found[0] if found else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        (False, ("navigation", True)),
+        # Inside the article, a block named only as a header heads the story: a small kind
+        # its other names give still counts.
+        (True, ("share", False)),
+    ],
+)
+def test_furniture_kind_of_a_story_header(headers: bool, kind: tuple[str, bool]) -> None:
+    article = lxml.html.fragment_fromstring(
+        '<article><div class="node-header share-tools">x</div></article>'
+    )
+    assert furniture_kind(article[0], headers=headers) == kind
+
+
+def test_furniture_kind_is_the_same_when_asked_again() -> None:
+    # The kinds of a set of names are cached: a second element with the same names, in a
+    # different place, is still judged by its own place.
+    page = lxml.html.fragment_fromstring(
+        '<div><div class="node-header">a</div><article><div class="node-header">b</div>'
+        "</article></div>"
+    )
+    outside, inside = page[0], page[1][0]
+    assert furniture_kind(outside, headers=True) == ("navigation", True)
+    assert furniture_kind(inside, headers=True) is None
+    assert furniture_kind(outside, headers=True) == ("navigation", True)
+
+
+def test_parsed_elements_all_have_the_html_methods() -> None:
+    # One element class for every tag (no FormElement, InputElement...): what the extractor
+    # calls (text_content, drop_tree, drop_tag) must work on a form as on a div.
+    root = parse_document(
+        '<html><body><form><label>Search</label><input name="q"><select><option>o</option>'
+        "</select></form><div>text</div></body></html>"
+    )
+    assert {type(el) for el in root.iter()} == {lxml.html.HtmlElement}
+    form = root.find(".//form")
+    assert form is not None
+    assert form.text_content() == "Searcho"
+    form.drop_tree()
+    assert root.text_content() == "text"
+
+
+def test_headline_repeated_in_the_text_is_dropped_only_near_the_top() -> None:
+    title = "A headline that the page repeats"
+    body = f"<p>{title}</p>{STORY}<p>{title}</p>"
+    assert text_of(body, f"<title>{title}</title>") == "\n\n".join([*PARAGRAPHS, title])
 
 
 def test_story_inside_misnamed_wrapper_survives() -> None:
