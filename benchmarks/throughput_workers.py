@@ -94,26 +94,23 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
     config = settings.pipeline_config()
     errors: list[str] = []
 
+    slots = asyncio.Semaphore(settings.max_concurrency)  # feeds at once, as the flow allows
+
     async def guarded(source: FeedSource, fetcher: Fetcher, pages: PageWorkers) -> FeedOutcome:
         # As the flow's _guarded does: a feed that crashes is an error row, not the run's end.
         state = states.get(source.url, FeedState(source.url))
         try:
-            return await process_feed(
-                source, state, fetcher=fetcher, store=store, config=config, pages=pages
-            )
+            async with slots:
+                return await process_feed(
+                    source, state, fetcher=fetcher, store=store, config=config, pages=pages
+                )
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
             return FeedOutcome(source.url, status="error", error=errors[-1])
 
     started = time.perf_counter()
-    slots = asyncio.Semaphore(settings.max_concurrency)  # feeds at once, as the flow allows
-
-    async def limited(source: FeedSource, fetcher: Fetcher, pages: PageWorkers) -> FeedOutcome:
-        async with slots:
-            return await guarded(source, fetcher, pages)
-
     async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
-        outcomes = await asyncio.gather(*(limited(source, fetcher, pages) for source in sources))
+        outcomes = await asyncio.gather(*(guarded(source, fetcher, pages) for source in sources))
     for outcome in outcomes:
         if outcome.next_fetch_at is None:
             continue

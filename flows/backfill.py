@@ -151,7 +151,7 @@ def _reprocess(store: SqlStore, feed_url: str, day: date, outcome: FeedOutcome) 
                 entry_hash=item.entry_hash or "",
                 content_hash=page.content_hash,
                 fetched_at=item.fetched_at,
-                raw=page.raw,
+                raw=None,  # the stored page is what was just read: nothing to write back
                 fingerprint=page.fingerprint,
             )
         )

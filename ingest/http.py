@@ -402,6 +402,8 @@ class _HostPools:
         await self._close_idle_beyond_limit()
 
     async def _close_idle_beyond_limit(self) -> None:
+        if len(self._pools) <= self.MAX_POOLS:
+            return  # the usual case: no scan on every response
         idle = [h for h in self._pools if h not in self._busy]
         for host in idle[: max(0, len(self._pools) - self.MAX_POOLS)]:
             await self._pools.pop(host).aclose()

@@ -106,6 +106,11 @@ class Article:
         return len(self.text.split())
 
 
+#: zlib level of stored pages. They are kept only until they are pruned, and level 1
+#: compresses 100 KB pages 2.5 times faster than level 6 for a result about a fifth larger.
+RAW_COMPRESSION_LEVEL = 1
+
+
 @dataclass(frozen=True, slots=True)
 class RawPage:
     """The bytes an article came from, kept (compressed) so it can be re-extracted later."""
@@ -116,16 +121,11 @@ class RawPage:
 
     @classmethod
     def of(cls, url: str, content_type: str | None, body: bytes) -> RawPage:
-        # Level 1: pages are kept only until they are pruned, and it compresses 100 KB pages
-        # 2.5 times faster than level 6 for a result about a fifth larger.
         return cls(url, content_type, zlib.compress(body, RAW_COMPRESSION_LEVEL))
 
     @property
     def body(self) -> bytes:
         return zlib.decompress(self.compressed)
-
-
-RAW_COMPRESSION_LEVEL = 1
 
 
 @dataclass(slots=True)

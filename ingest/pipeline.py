@@ -50,6 +50,8 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+#: Where pages are prepared when the caller names no PageWorkers: threads of this process.
+IN_THREADS = PageWorkers(0)
 
 
 class ArticleStore(Protocol):
@@ -121,7 +123,7 @@ async def process_feed(
     fetcher: Fetcher,
     store: ArticleStore,
     config: PipelineConfig,
-    pages: PageWorkers | None = None,
+    pages: PageWorkers = IN_THREADS,
     now: Callable[[], datetime] = _utcnow,
 ) -> FeedOutcome:
     """Run one feed through the pipeline and say what happened; never raises an IngestError.
@@ -132,7 +134,7 @@ async def process_feed(
     started = time.monotonic()
     outcome = FeedOutcome(feed_url=source.url, name=source.name)
     try:
-        await _run(source, state, outcome, fetcher, store, config, pages or _IN_THREADS, now)
+        await _run(source, state, outcome, fetcher, store, config, pages, now)
     except (FetchError, ParseError) as exc:
         _fail(outcome, exc, state, config, now())
     outcome.seconds = round(time.monotonic() - started, 3)
@@ -199,7 +201,7 @@ async def store_entries(
     fetcher: Fetcher,
     store: ArticleStore,
     config: PipelineConfig,
-    pages: PageWorkers | None = None,
+    pages: PageWorkers = IN_THREADS,
     now: Callable[[], datetime] = _utcnow,
     base_url: str | None = None,
 ) -> None:
@@ -222,9 +224,7 @@ async def store_entries(
     for start in range(0, len(todo), SAVE_EVERY):
         records = await asyncio.gather(
             *(
-                _article_record(
-                    item, base_url or feed_url, fetcher, config, pages or _IN_THREADS, now, outcome
-                )
+                _article_record(item, base_url or feed_url, fetcher, config, pages, now, outcome)
                 for item in todo[start : start + SAVE_EVERY]
             )
         )
@@ -237,8 +237,6 @@ async def store_entries(
 
 
 LONG_BODY_WORDS = 100
-#: Where pages are prepared when the caller names no PageWorkers.
-_IN_THREADS = PageWorkers(0)
 #: Articles fetched and extracted before they are stored in one transaction.
 SAVE_EVERY = 50
 

@@ -17,14 +17,13 @@ alone and never stops the feed or the run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,11 +78,13 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
+#: How often a worker process checks that its parent is still there.
+PARENT_CHECK_SECONDS = 0.5
+
+
 def _start_worker(parent: int) -> None:
-    """Set up a worker process: leave with the parent, load the extractor's models now."""
+    """Set up a worker process: it leaves when its parent does."""
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
-    with contextlib.suppress(ExtractError):
-        prepare_page(b"<html><body><p>warm up</p></body></html>", "https://example.com/")
 
 
 def _exit_with(parent: int) -> None:
@@ -94,9 +95,6 @@ def _exit_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
-
-
-PARENT_CHECK_SECONDS = 0.5
 
 
 class PageWorkers:
@@ -125,18 +123,25 @@ class PageWorkers:
         call = partial(prepare_page, body, url, content_type=content_type, entry=entry, now=now)
         if self.processes == 0:
             return await asyncio.to_thread(call)
-        for attempt in (1, 2):
-            pool = self._executor()
-            try:
-                return await _run_in(pool, call)
-            except BrokenProcessPool as exc:
-                self._replace(pool)
-                if attempt == 2:
-                    raise ExtractError(
-                        f"cannot extract {url}: the extractor's worker process died on it"
-                    ) from exc
-                log.warning("an extractor process died; retrying %s in a fresh pool", url)
-        raise AssertionError("unreachable")
+        try:
+            return await self._in_pool(call)
+        except BrokenProcessPool:
+            log.warning("an extractor process died; retrying %s in a fresh pool", url)
+        try:
+            return await self._in_pool(call)
+        except BrokenProcessPool as exc:
+            raise ExtractError(
+                f"cannot extract {url}: the extractor's worker process died on it"
+            ) from exc
+
+    async def _in_pool(self, call: Callable[[], PreparedPage]) -> PreparedPage:
+        """Run ``call`` in the pool; a broken pool is dropped before the error goes up."""
+        pool = self._executor()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, call)
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -182,7 +187,3 @@ class PageWorkers:
         tb: TracebackType | None,
     ) -> None:
         await asyncio.to_thread(self.close)
-
-
-async def _run_in(pool: Executor, call: Callable[[], PreparedPage]) -> PreparedPage:
-    return await asyncio.get_running_loop().run_in_executor(pool, call)
