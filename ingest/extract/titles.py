@@ -5,7 +5,9 @@ Candidates come from JSON-LD, OpenGraph, Twitter cards, the page's headline elem
 topic line above it, left out) then goes first whenever it agrees with the best metadata
 title: the same words written with the page's own typography ("„Quote“" where og:title says
 '"Quote"'), or the metadata title with a kicker or a site name around it ("Klimaschutz:
-Bohren, bis es heiß wird" for the headline "Bohren, bis es heiß wird").
+Bohren, bis es heiß wird" for the headline "Bohren, bis es heiß wird"). An article's h1
+worded otherwise than the metadata also goes first: the metadata then carries a title written
+for search engines or social cards, and the reader copies the h1.
 """
 
 from __future__ import annotations
@@ -107,11 +109,22 @@ def _visible_first(titles: list[Candidate[str]]) -> list[Candidate[str]]:
         # which the metadata spells out.
         cased = next((c for c in metadata if _case_only(c.value, dom.value)), None)
         return titles if cased is None else [cased, *(c for c in titles if c is not cased)]
-    if dom.value == metadata[0].value or not _agrees(
-        dom.value, metadata[0].value, [c.value for c in metadata]
-    ):
+    best = metadata[0].value
+    if dom.value == best:
         return titles
-    return [dom, *(c for c in titles if c is not dom)]
+    if _agrees(dom.value, best, [c.value for c in metadata]) or _rewritten(dom, best):
+        return [dom, *(c for c in titles if c is not dom)]
+    return titles
+
+
+def _rewritten(dom: Candidate[str], best: str) -> bool:
+    """Tell whether the page's h1 is a headline the metadata words otherwise (a title written
+    for search engines or social cards): the reader sees the h1. Not when the h1 holds the
+    whole metadata title plus a kicker, a date or a teaser glued on without a separator."""
+    if dom.origin != "h1" or _case_only(dom.value, best):
+        return False
+    visible, other = _key(dom.value), _key(best)
+    return not (other and other in visible)
 
 
 def _case_only(a: str, b: str) -> bool:

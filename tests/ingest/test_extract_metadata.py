@@ -133,17 +133,53 @@ def test_jsonld_author_reference_resolves_in_graph() -> None:
         pytest.param(
             jsonld('{"@type": "NewsArticle", "headline": "From JSON-LD"}')
             + '<meta property="og:title" content="From OG"><title>From title</title>',
-            "<h1>From h1 heading</h1>",
+            "<h2>From h2 heading</h2>",
             "From JSON-LD",
             "jsonld",
             id="jsonld-first",
         ),
         pytest.param(
             '<meta property="og:title" content="From OG"><title>From title</title>',
-            "<h1>From h1 heading</h1>",
+            "<h2>From h2 heading</h2>",
             "From OG",
             "og",
             id="og-second",
+        ),
+        pytest.param(
+            jsonld('{"@type": "NewsArticle", "headline": "Council passes budget"}')
+            + '<meta property="og:title" content="Budget passed: what it means for you">',
+            "<article><h1>Council passes the 2027 budget after a long night</h1></article>",
+            "Council passes the 2027 budget after a long night",
+            "dom",
+            id="h1-worded-otherwise-than-metadata-is-what-readers-see",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="Mandarin cheesecake">',
+            "<h1>Mandarin cheesecake</h1><p>Recipe by a reader</p>",
+            "Mandarin cheesecake",
+            "og",
+            id="h1-equal-to-metadata",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="Mandarin cheesecake from a reader">',
+            "<h1>Mandarin cheesecake</h1>",
+            "Mandarin cheesecake",
+            "dom",
+            id="h1-shorter-than-metadata-with-a-tail",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="The beach at the end of the world">',
+            "<h1>Jun 17 The beach at the end of the world</h1>",
+            "The beach at the end of the world",
+            "og",
+            id="h1-with-a-date-glued-on-keeps-metadata",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="Sweden drops the investigation">',
+            "<h2>Most read: five stories you missed</h2>",
+            "Sweden drops the investigation",
+            "og",
+            id="h2-worded-otherwise-is-no-headline",
         ),
         pytest.param(
             "<title>From title | News</title>",
