@@ -31,7 +31,8 @@ _META_KEYS = (
 )  # fmt: skip
 _BYLINE_WORDS = word_set(
     """byline bylines author authors authorname bylinename byauthor contributor contributors
-    writer"""
+    writer autor autoren autorenzeile autorzeile verfasser auteur auteurs autore autori firma
+    firmas"""
 )
 _MAX_BYLINES = 12
 _MAX_BYLINE_CHARS = 300
@@ -42,15 +43,22 @@ _MAX_MARKED = 20
 # (``//*[@rel='author' or ...]``), and the union is the same node set.
 _MARKED = etree.XPath("//@rel[.='author']/.. | //@itemprop[.='author' or .='creator']/..")
 _LINES_AFTER_HEADLINE = 4
+_BY_LINE_LEVELS = 3  # the headline, its parent and grandparent
+_BY_LINE_ELEMENTS = 30  # elements read inside each sibling
+_MAX_BY_LINE_CHARS = 120  # a by-line is short; a paragraph starting "Von ..." is not one
+_MEDIA_TAGS = frozenset(("figure", "figcaption"))
+_MEDIA_WORDS = word_set("caption credit credits copyright photo image video")
 
 _PREFIX = re.compile(
-    r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled|eingestellt|verfasst"
-    r"|geschrieben|artikel|beitrag|ein beitrag|publié|publicado|scritto)\s+)?"
+    r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled|eingestellt|erstellt"
+    r"|verfasst|geschrieben|gepostet|artikel|ein artikel|beitrag|ein beitrag|blog beitrag"
+    r"|publié|publicado|scritto)\s+)?"
     r"(?:by|from|von|par|por|door|av|af|przez|od)\s*:?\s+",
     re.IGNORECASE,
 )
 _LABEL = re.compile(
-    r"^(?:authors?|autor(?:in|en)?|auteur|escrito por|text|byline|interview|автор|بقلم|كتب)"
+    r"^(?:authors?|autor(?:in|en)?|auteur|escrito por|text|byline|interview|redaktion\s*:|автор"
+    r"|بقلم|كتب)"
     r"\s*:?\s+",
     re.I,
 )
@@ -60,7 +68,9 @@ _HANDLE = re.compile(r"(?<!\w)@\w+")
 # Words after which a byline stops naming people ("Jane Doe Updated 3 May").
 _STOP = re.compile(
     r"\b(?:updated|published|posted|last\s+modified|aktualisiert|veröffentlicht|mis\s+à\s+jour"
-    r"|publié|follow|read\s+more|share|email|\d+\s+(?:min|minutes?|hours?|days?)\b)",
+    r"|publié|follow|read\s+more|share|email|\d+\s+(?:min|minutes?|hours?|days?)\b"
+    r"|illustrations?\s+(?:by|von|de|par)\b|(?:photos?|fotos?|bilder?)\s+(?:by|von|de|par)\b"
+    r"|\b(?:photos?|fotos?|bilder?|image|credits?)\s*:)",
     re.IGNORECASE,
 )
 _SPLIT = re.compile(
@@ -72,7 +82,8 @@ _ROLE_WORDS = word_set(
     producers analyst photographer photographers intern critic chief senior
     associate assistant special executive managing deputy redakteur
     redakteurin korrespondent korrespondentin autor autorin rédacteur rédactrice journaliste
-    envoyé envoyée spécial spéciale redacción corresponsal"""
+    envoyé envoyée spécial spéciale redacción corresponsal chefredakteur chefredakteurin
+    experte expertin reporterin"""
 )
 _ORG_WORDS = word_set(
     """news press agency staff desk team newsroom editors editorial media times post journal inc
@@ -92,6 +103,11 @@ _NOT_NAMES = _CALENDAR_WORDS | word_set(
     print comments comment more author authors opinion home menu search subscribe login by
     von vor publisher webmaster stand"""
 )
+# Job titles a person's name may follow ("Chefredakteur Jan Roe"); "Redacción Diario" is a desk.
+_TITLES = word_set(
+    """reporter reporterin correspondent korrespondent korrespondentin columnist editor redakteur
+    redakteurin chefredakteur chefredakteurin experte expertin journalist journalistin"""
+)
 _PLACEHOLDERS = word_set("author authors admin administrator unknown anonymous user guest")
 # A credit ends where a date starts: names hold no digits.
 _DATED_TAIL = re.compile(
@@ -105,6 +121,12 @@ _PARTICLES = word_set(
     "de da di del della der den van von ten ter la le du dos das bin ibn al el y e st"
 )
 _PERSON_TYPE_WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
+# Degrees and post-nominals after a name ("Grant Tinsley, PhD"): not names of their own.
+_DEGREES = word_set("phd ph.d md m.d msc ms ma mba mph rn rd rdn bsc dphil cscs lcsw mbbs facp")
+# Name endings written with a full stop that belongs to the name: "Perry Bacon Jr.", "Joe S."
+_SUFFIXES = word_set("jr sr")
+# "Jane Doe for The Mail on Sunday": who the writer works for is not part of the name.
+_FOR_TAIL = re.compile(r"\s+(?:for|für|pour|para|per)\s+\S.*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,17 +227,32 @@ def _is_handle(text: str) -> bool:
 
 
 def _strip_part(part: str) -> str:
-    part = clean_text(part).strip(" .:-–—()[]\"'")
+    part = _trim(clean_text(part).strip(" :-–—()[]\"'"))
     for _ in range(2):
         part = _LABEL.sub("", part)
         stripped = _PREFIX.sub("", part)
         if stripped != part and stripped[:1].isupper():
             part = stripped
+    if len(head := _FOR_TAIL.sub("", part).split()) >= 2:
+        part = " ".join(head)
     words = part.split()
-    # Trailing job titles and weekdays: "Jane Doe Staff Writer", "Jane Doe Thursday".
-    while words and words[-1].lower().strip(".,") in _ROLE_WORDS | _CALENDAR_WORDS:
+    # Trailing job titles, degrees and weekdays: "Jane Doe Staff Writer", "Jane Doe PhD".
+    while words and words[-1].lower().strip(".,") in _ROLE_WORDS | _CALENDAR_WORDS | _DEGREES:
         words.pop()
-    return " ".join(words).strip(" .,:")
+    # A leading job title: "Chefredakteur Jan Roe", "FOCUS-Online-Experte Jan Roe".
+    while len(words) > 2 and words[0].lower().rsplit("-", 1)[-1] in _TITLES:
+        words.pop(0)
+    return _trim(" ".join(words))
+
+
+def _trim(text: str) -> str:
+    """Strip punctuation around a name, keeping the full stop of a final initial or suffix."""
+    trimmed = text.strip(" .,:")
+    last = trimmed.rsplit(None, 1)[-1] if trimmed else ""
+    initial = (len(last) == 1 and last.isalpha()) or last.lower() in _SUFFIXES
+    if initial and text.rstrip(" ,:").endswith(trimmed + "."):
+        return trimmed + "."
+    return trimmed
 
 
 def _looks_like_name(name: str) -> bool:
@@ -223,7 +260,7 @@ def _looks_like_name(name: str) -> bool:
     if not 1 <= len(words) <= 6 or not 2 <= len(name) <= 60:
         return False
     lowered = {word.lower().strip(".,") for word in words}
-    if lowered <= _ROLE_WORDS | _PARTICLES or name.lower() in _NOT_NAMES:
+    if lowered <= _ROLE_WORDS | _PARTICLES | _DEGREES or name.lower() in _NOT_NAMES:
         return False
     if words[-1].lower() in _PARTICLES:
         return False  # "Beitrag von": a label whose name is missing
@@ -307,19 +344,30 @@ def _marked_authors(root: HtmlElement, region: HtmlElement) -> list[str]:
 
 
 def _by_lines_after(headline: HtmlElement) -> list[str]:
-    """Return a short "By Jane Doe" line among the elements right after the headline."""
-    parent = headline.getparent()
-    # The headline may sit alone in a <header> whose next sibling holds the by-line.
-    for start in (headline, parent):
+    """Return a short "By Jane Doe" line among the elements that follow the headline: its
+    next siblings and theirs, with what they hold ("<div class=meta><span>Von Jane Doe")."""
+    start: HtmlElement | None = headline
+    # The headline may sit alone in a <header> or two whose next sibling holds the by-line.
+    for _ in range(_BY_LINE_LEVELS):
         if start is None:
-            continue
-        for element in islice(start.itersiblings(), _LINES_AFTER_HEADLINE):
-            if not isinstance(element.tag, str):
-                continue
-            text = _byline_text(element)
-            if text and _PREFIX.match(clean_text(text)):
-                return [text]
+            break
+        for sibling in islice(start.itersiblings(), _LINES_AFTER_HEADLINE):
+            for element in islice(sibling.iter(), _BY_LINE_ELEMENTS):
+                if not isinstance(element.tag, str) or _is_media_credit(element):
+                    continue
+                text = _byline_text(element)
+                line = clean_text(text) if text else ""
+                if line and len(line) <= _MAX_BY_LINE_CHARS and _PREFIX.match(line):
+                    return [line]
+        start = start.getparent()
     return []
+
+
+def _is_media_credit(element: HtmlElement) -> bool:
+    """A picture's caption or credit ("By U.S. Customs" under a video) names no author."""
+    if element.tag in _MEDIA_TAGS:
+        return True
+    return not _MEDIA_WORDS.isdisjoint(name_words(element))
 
 
 def _has_nested_byline(element: HtmlElement) -> bool:

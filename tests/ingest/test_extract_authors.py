@@ -51,6 +51,36 @@ STORY = "".join(
         pytest.param("Beitrag von", [], id="label-without-name"),
         pytest.param("No Author", [], id="no-author"),
         pytest.param("gizzmo", [], id="handle-not-in-free-text"),
+        pytest.param("Perry Bacon Jr.", ["Perry Bacon Jr."], id="suffix-keeps-its-full-stop"),
+        pytest.param("By Joe S.", ["Joe S."], id="final-initial-keeps-its-full-stop"),
+        pytest.param("By Jane Doe.", ["Jane Doe"], id="sentence-full-stop-dropped"),
+        pytest.param("Grant Tinsley, PhD", ["Grant Tinsley"], id="degree-is-no-name"),
+        pytest.param("Jane Doe MD", ["Jane Doe"], id="trailing-degree"),
+        pytest.param("Erstellt von Andri Bryner", ["Andri Bryner"], id="created-by-german"),
+        pytest.param(
+            "Ein Artikel von Pamela Sladky | 27.01.2022 - 12:45",
+            ["Pamela Sladky"],
+            id="an-article-by",
+        ),
+        pytest.param("Redaktion: Eberhard Fuhr", ["Eberhard Fuhr"], id="desk-label"),
+        pytest.param("FOCUS-Online-Experte Robin Tschöpe", ["Robin Tschöpe"], id="leading-title"),
+        pytest.param(
+            "Christoph Hein Chefredakteur", ["Christoph Hein"], id="trailing-german-title"
+        ),
+        pytest.param(
+            "Redacción Diario Pagina Siete", ["Redacción Diario Pagina Siete"], id="desk-kept-whole"
+        ),
+        pytest.param(
+            "Christian Seiler Illustration von Markus Roost",
+            ["Christian Seiler"],
+            id="illustrator-is-no-author",
+        ),
+        pytest.param("Foto: Ingo Schneider", [], id="photo-credit-is-no-author"),
+        pytest.param(
+            "Glen Owen And Brendan Carlin For The Mail On Sunday",
+            ["Glen Owen", "Brendan Carlin"],
+            id="employer-tail",
+        ),
     ],
 )
 def test_clean_author_names(raw: str, names: list[str]) -> None:
@@ -155,3 +185,42 @@ def test_byline_is_not_repeated_in_the_text() -> None:
     article = extract_article(page("", "<p>By Jane Doe and John Roe</p>"), URL, now=NOW)
     assert article.authors == ["Jane Doe", "John Roe"]
     assert "Jane Doe" not in article.text
+
+
+@pytest.mark.parametrize(
+    ("article", "authors"),
+    [
+        pytest.param(
+            '<div class="head"><h1>Headline of the story</h1></div>'
+            '<div class="meta"><span class="icon"></span><span> von Andreas Kurz </span></div>',
+            ["Andreas Kurz"],
+            id="by-line-in-the-block-after-the-headline",
+        ),
+        pytest.param(
+            '<header><div><h1>Headline of the story</h1></div><div class="sub"></div></header>'
+            '<div class="info">Ein Artikel von <strong>Pia Stern</strong> | 27.01.2022</div>',
+            ["Pia Stern"],
+            id="by-line-two-levels-up",
+        ),
+        pytest.param(
+            '<h1>Headline of the story</h1><p class="autorenzeile">Volkmar Kabisch, NDR</p>',
+            ["Volkmar Kabisch"],
+            id="german-byline-class",
+        ),
+        pytest.param(
+            '<h1>Headline of the story</h1><p class="summary">A summary of the news.'
+            '<span class="credit">By U.S. Customs and Border Protection</span></p>',
+            [],
+            id="media-credit-is-no-by-line",
+        ),
+        pytest.param(
+            '<h1>Headline of the story</h1><div class="teaser"><p>Von Berlin nach Hamburg in'
+            " 90 Minuten: die neue Strecke</p></div>",
+            [],
+            id="sentence-starting-with-von-is-no-by-line",
+        ),
+    ],
+)
+def test_by_lines_near_the_headline(article: str, authors: list[str]) -> None:
+    html = f'<html lang="de"><body><article>{article}{STORY}</article></body></html>'
+    assert extract_article(html, URL, now=NOW).authors == authors
