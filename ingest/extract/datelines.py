@@ -4,12 +4,15 @@ A visible line such as "Wednesday, 15 September, 2021 - 23:51" or "Published 15 
 23:51 BST" is rewritten into an unambiguous string for ``ingest.dates.parse_date``. A time
 without a zone is read as UTC (the page gives no better evidence). Day/month order of
 slashed dates ("03/04/2021") is unknowable, so those are only read when one part exceeds 12.
+A page showing no date in those places may still show one in the article's side column or at
+the head of one of its first paragraphs ("27.1.2022 - Bei der ..."): read as a last resort.
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -19,7 +22,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from ingest.dates import ZONE_NAMES, parse_date
-from ingest.extract.boilerplate import name_words
+from ingest.extract.boilerplate import is_comment_section, is_related_list, name_words
 from ingest.extract.candidates import Candidate
 from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
 from ingest.extract.document import select
@@ -113,7 +116,19 @@ _MAX_LINE_NODES = 20
 _BEFORE_HEADLINE = 15
 _AFTER_HEADLINE = 80
 _MAX_SCANNED = 5000
-_FAR_FUTURE = datetime(9999, 1, 1)  # parse_date's clamp: any past date is plausible
+_FAR_FUTURE = datetime(9999, 1, 1)
+# A side column inside the article may hold its date; comments and related lists never do.
+_SIDE = frozenset(("navigation", "aside", "complementary", "footer"))
+_LEAD_SIBLINGS = 12
+_LEAD_LEVELS = 3  # the headline, its parent and grandparent
+_LEAD_PARAGRAPHS = 3
+_LEAD_CHARS = 80
+_LEAD_LABEL = re.compile(
+    r"^(?:(?:datum|date|fecha|data|stand|published|veröffentlicht(?:\s+am)?|publié\s+le)\s*:?"
+    r"|(?:pressemitteilung|pressemeldung|meldung|mitteilung|artikel|beitrag|press\s+release)"
+    r"\s+(?:vom|of|from)?)\s*",
+    re.IGNORECASE,
+)  # parse_date's clamp: any past date is plausible
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +272,8 @@ def find_dates(
         target.append(Candidate(mention.value, "dom", "date line", mention.raw))
     if not published:
         published.extend(_near_region(root, scope))
+    if not published:
+        published.extend(_last_resort(scope))
     return published, updated
 
 
@@ -317,6 +334,60 @@ def _near_region(root: HtmlElement, scope: _Scope) -> list[Candidate[str]]:
             first = mentions[0]
             return [Candidate(first.value, "dom", "date line beside the article", first.raw)]
     return []
+
+
+def _last_resort(scope: _Scope) -> list[Candidate[str]]:
+    """For a page that shows no date where dates usually are: a ``<time datetime>`` in the
+    article's own side column (never its comments or related list), else a date that opens
+    one of the first paragraphs after the headline ("27.1.2022 - Bei der ...", "Pressemitteilung
+    vom 25. Januar 2022 | Berlin - ...")."""
+    for element in scope.region.iter("time"):
+        value = (element.get("datetime") or "").strip()
+        if value and not _labelled_update(element) and _in_side_column(element, scope):
+            return [_readable(value, "time", "<time datetime> in the article's side column")]
+    if scope.headline is None:
+        return []
+    for paragraph in islice(_paragraphs_after(scope.headline), _LEAD_PARAGRAPHS):
+        mention = _leading_date(clean_text(paragraph.text_content()[:_LEAD_CHARS]))
+        if mention is not None and not scope.foreign(paragraph):
+            return [Candidate(mention.value, "dom", "date opening a paragraph", mention.raw)]
+    return []
+
+
+def _paragraphs_after(headline: HtmlElement) -> Iterator[HtmlElement]:
+    """Yield the paragraphs with text that follow the headline, also when it is wrapped in a
+    block or two of its own."""
+    start: HtmlElement | None = headline
+    for _ in range(_LEAD_LEVELS):
+        if start is None:
+            return
+        for sibling in islice(start.itersiblings(), _LEAD_SIBLINGS):
+            if isinstance(sibling.tag, str):
+                yield from (p for p in sibling.iter("p") if (p.text_content() or "").strip())
+        start = start.getparent()
+
+
+def _in_side_column(element: HtmlElement, scope: _Scope) -> bool:
+    """Tell whether an element inside the article region sits at most in a side column: no
+    block up to the region is named as comments, a related list or a teaser."""
+    if scope.foreign(element, _SIDE):
+        return False
+    for node in element.iterancestors():
+        if node is scope.region:
+            return True
+        words = name_words(node)
+        if words and (is_comment_section(words) or is_related_list(words)):
+            return False
+    return False
+
+
+def _leading_date(text: str) -> DateMention | None:
+    """Return the date a paragraph opens with, after at most a label ("Datum:")."""
+    opening = _LEAD_LABEL.sub("", text, count=1)
+    mentions = read_date_line(opening[:_LEAD_CHARS])
+    if mentions and not mentions[0].updated and opening.startswith(mentions[0].raw[:4]):
+        return mentions[0]
+    return None
 
 
 def _on_the_page(element: HtmlElement, scope: _Scope) -> bool:

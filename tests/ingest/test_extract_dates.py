@@ -347,3 +347,57 @@ def test_marked_up_dates_in_words(markup: str, published: str) -> None:
     article = extract_article(html, URL, now=NOW)
     assert article.published_at is not None
     assert article.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") == published
+
+
+LONG = " Und sie sprechen lange darüber, was damals geschah, und was es heute bedeutet." * 4
+
+
+@pytest.mark.parametrize(
+    ("article", "published"),
+    [
+        pytest.param(
+            "<h1>Headline of the story here</h1>{story}"
+            '<div class="sidebar"><p class="time"><time datetime="2022-01-28">28 Jan</time></p>'
+            "</div>",
+            datetime(2022, 1, 28, tzinfo=UTC),
+            id="time-in-the-articles-side-column",
+        ),
+        pytest.param(
+            "<h1>Headline of the story here</h1>{story}"
+            '<div class="sidebar"><div class="related-posts"><time datetime="2022-01-02">2 Jan'
+            "</time></div></div>",
+            None,
+            id="time-in-a-related-list-inside-the-side-column",
+        ),
+        pytest.param(
+            "<div><h2>Headline of the story here</h2></div><div><p>Von Clara Linde</p>"
+            "<p>27.1.2022 - Bei der Erinnerung an die Verfolgten kommen viele zusammen.{long}</p>"
+            "{story}</div>",
+            datetime(2022, 1, 27, tzinfo=UTC),
+            id="date-opening-a-paragraph",
+        ),
+        pytest.param(
+            "<h1>Headline of the story here</h1><p>Pressemitteilung vom 25. Januar 2022 | Berlin"
+            " - Die künftige Zusammenarbeit wurde heute vereinbart.{long}</p>{story}",
+            datetime(2022, 1, 25, tzinfo=UTC),
+            id="labelled-date-opening-a-paragraph",
+        ),
+        pytest.param(
+            "<h1>Headline of the story here</h1><p>Am 4. Februar 2022 erscheint das neue Album,"
+            " sagt die Sängerin.{long}</p>{story}",
+            None,
+            id="date-inside-a-sentence-is-not-a-dateline",
+        ),
+        pytest.param(
+            "<h1>Headline of the story here</h1>{story}<p>12.03.2020 war der Tag.{long}</p>",
+            None,
+            id="date-opening-a-late-paragraph",
+        ),
+    ],
+)
+def test_last_resort_dates(article: str, published: datetime | None) -> None:
+    head = "<head><title>Headline of the story here</title></head>"
+    # Paragraphs longer than a date line: only the new rules may read a date in them.
+    body = f"<article>{article.format(story=STORY, long=LONG)}</article>"
+    html = f'<html lang="de">{head}<body>{body}</body></html>'
+    assert extract_article(html, URL, now=NOW).published_at == published
