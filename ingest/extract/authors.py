@@ -43,6 +43,13 @@ _MAX_MARKED = 20
 # (``//*[@rel='author' or ...]``), and the union is the same node set.
 _MARKED = etree.XPath("//@rel[.='author']/.. | //@itemprop[.='author' or .='creator']/..")
 _LINES_AFTER_HEADLINE = 4
+_MAX_LABEL_SCAN = 5000
+_MAX_LABEL_CHARS = 24
+_CREDIT_LABEL = re.compile(
+    r"^\s*(?:autor(?:in|en)?|authors?|auteurs?|autore|verfasser(?:in)?|text|von|by|par|por"
+    r"|escrito por|written by)\s*:\s*$",
+    re.IGNORECASE,
+)
 _BY_LINE_LEVELS = 3  # the headline, its parent and grandparent
 _BY_LINE_ELEMENTS = 30  # elements read inside each sibling
 _MAX_BY_LINE_CHARS = 120  # a by-line is short; a paragraph starting "Von ..." is not one
@@ -70,7 +77,8 @@ _STOP = re.compile(
     r"\b(?:updated|published|posted|last\s+modified|aktualisiert|veröffentlicht|mis\s+à\s+jour"
     r"|publié|follow|read\s+more|share|email|\d+\s+(?:min|minutes?|hours?|days?)\b"
     r"|illustrations?\s+(?:by|von|de|par)\b|(?:photos?|fotos?|bilder?)\s+(?:by|von|de|par)\b"
-    r"|\b(?:photos?|fotos?|bilder?|image|credits?)\s*:)",
+    r"|\b(?:photos?|fotos?|bilder?|image|credits?)\s*:"
+    r"|\b(?:datum|date|fecha|quelle|source|fuente|kategorie|category)\s*:)",
     re.IGNORECASE,
 )
 _SPLIT = re.compile(
@@ -101,7 +109,8 @@ _CALENDAR_WORDS = word_set(
 _NOT_NAMES = _CALENDAR_WORDS | word_set(
     """admin administrator anonymous unknown guest user share follow facebook twitter email
     print comments comment more author authors opinion home menu search subscribe login by
-    von vor publisher webmaster stand"""
+    von vor publisher webmaster stand auteur autor autorin autore verfasser datum date quelle
+    source fuente"""
 )
 # Job titles a person's name may follow ("Chefredakteur Jan Roe"); "Redacción Diario" is a desk.
 _TITLES = word_set(
@@ -160,6 +169,8 @@ def find_authors(
     # An author link (rel=author, itemprop=author) may show a user name ("gizzmo").
     sources.append(_credit(marked, [], "dom", "author link", site_names, handles=True))
     sources.append(_credit(loose, [], "dom", "byline", site_names))
+    labelled = _labelled_credits(region.getroottree().getroot())
+    sources.append(_credit(labelled, [], "dom", "labelled credit", site_names, handles=True))
     if headline is not None:
         lines = _by_lines_after(headline)
         sources.append(_credit(lines, [], "dom", "by-line after headline", site_names))
@@ -340,6 +351,25 @@ def _marked_authors(root: HtmlElement, region: HtmlElement) -> list[str]:
         text = _byline_text(element)
         if text:
             return [text]
+    return []
+
+
+def _labelled_credits(root: HtmlElement) -> list[str]:
+    """Return the name written after a label of its own ("<h5>Autor:</h5> Peter Maahn",
+    "<b>Text:</b> Jane Doe"): the label's tail, else the next element's text. Never in the
+    page header, a sidebar, a comment or a related list."""
+    for element in islice(root.iter(), _MAX_LABEL_SCAN):
+        text = element.text
+        if not text or len(text) > _MAX_LABEL_CHARS or not isinstance(element.tag, str):
+            continue
+        if not _CREDIT_LABEL.match(text) or in_furniture(element) or in_page_header(element):
+            continue
+        credit = (element.tail or "").strip()
+        if not credit:
+            following = element.getnext()
+            credit = (_byline_text(following) or "") if following is not None else ""
+        if credit.strip():
+            return [credit]
     return []
 
 

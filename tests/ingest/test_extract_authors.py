@@ -208,6 +208,31 @@ def test_byline_is_not_repeated_in_the_text() -> None:
             id="german-byline-class",
         ),
         pytest.param(
+            '<h1>Headline of the story</h1><div class="info"><h5>Datum: </h5>03.11.2021<br>'
+            "<h5>Autor: </h5>Peter Maahn/SP-X</div>",
+            ["Peter Maahn"],
+            id="label-element-then-name",
+        ),
+        pytest.param(
+            "<h1>Headline of the story</h1><p><strong>Text:</strong> Klaus Friedrich</p>",
+            ["Klaus Friedrich"],
+            id="bold-label-then-name",
+        ),
+        pytest.param(
+            '<h1>Headline of the story</h1><div class="author-date-block">'
+            '<span class="label">Autor:</span> Fritz Imhof<br><span class="label">Datum:</span>'
+            ' 3. Mai<br><span class="label">Quelle:</span> Livenet</div>',
+            ["Fritz Imhof"],
+            id="labels-in-a-byline-block-are-no-names",
+        ),
+        pytest.param(
+            '<h1>Headline of the story</h1><div class="meta">'
+            '<span class="articleAuthorDateBlockLabel">Autor:</span> Fritz Imhof<br>'
+            '<span class="articleAuthorDateBlockLabel">Datum:</span> 3. Mai</div>',
+            ["Fritz Imhof"],
+            id="label-elements-named-as-bylines-are-no-names",
+        ),
+        pytest.param(
             '<h1>Headline of the story</h1><p class="summary">A summary of the news.'
             '<span class="credit">By U.S. Customs and Border Protection</span></p>',
             [],
