@@ -43,7 +43,6 @@ _MAX_MARKED = 20
 # (``//*[@rel='author' or ...]``), and the union is the same node set.
 _MARKED = etree.XPath("//@rel[.='author']/.. | //@itemprop[.='author' or .='creator']/..")
 _LINES_AFTER_HEADLINE = 4
-_MAX_LABEL_SCAN = 5000
 _MAX_LABEL_CHARS = 24
 _CREDIT_LABEL = re.compile(
     r"^\s*(?:autor(?:in|en)?|authors?|auteurs?|autore|verfasser(?:in)?|text|von|by|par|por"
@@ -165,11 +164,10 @@ def find_authors(
         values = [v for v in meta.get(key) if not _URL.match(v)]
         if values:
             sources.append(_credit(values, [], MetaTags.source(key), key, site_names))
-    marked, loose = _byline_texts(region)
+    marked, loose, labelled = _byline_texts(region)
     # An author link (rel=author, itemprop=author) may show a user name ("gizzmo").
     sources.append(_credit(marked, [], "dom", "author link", site_names, handles=True))
     sources.append(_credit(loose, [], "dom", "byline", site_names))
-    labelled = _labelled_credits(region.getroottree().getroot())
     sources.append(_credit(labelled, [], "dom", "labelled credit", site_names, handles=True))
     if headline is not None:
         lines = _by_lines_after(headline)
@@ -313,15 +311,22 @@ def _dedupe(names: list[str]) -> list[str]:
     return out
 
 
-def _byline_texts(region: HtmlElement) -> tuple[list[str], list[str]]:
+def _byline_texts(region: HtmlElement) -> tuple[list[str], list[str], list[str]]:
     """Return the texts of byline elements inside the article region: those marked up as
-    authors (rel=author, itemprop=author, hCard) and those only named as bylines."""
+    authors (rel=author, itemprop=author, hCard), those only named as bylines, and names
+    written after a label of their own ("Autor:")."""
     marked: list[str] = []
     loose: list[str] = []
+    labelled: list[str] = []
     for element in islice(region.iter(), _MAX_SCANNED):
         if len(marked) + len(loose) >= _MAX_BYLINES:
             break
-        if not isinstance(element.tag, str) or not _is_byline(element):
+        if not isinstance(element.tag, str):
+            continue
+        credit = None if labelled else _labelled_credit(element)
+        if credit is not None and not in_furniture(element, region.getparent(), _OWN):
+            labelled.append(credit)
+        if not _is_byline(element):
             continue
         # Inside the article, a name such as "header-info" or "top-bar" does not make a
         # byline page navigation; comments, related lists and asides still exclude it.
@@ -330,7 +335,7 @@ def _byline_texts(region: HtmlElement) -> tuple[list[str], list[str]]:
         text = _byline_text(element)
         if text:
             (marked if _is_marked(element) else loose).append(text)
-    return marked, loose
+    return marked, loose, labelled
 
 
 def _is_marked(element: HtmlElement) -> bool:
@@ -354,23 +359,17 @@ def _marked_authors(root: HtmlElement, region: HtmlElement) -> list[str]:
     return []
 
 
-def _labelled_credits(root: HtmlElement) -> list[str]:
-    """Return the name written after a label of its own ("<h5>Autor:</h5> Peter Maahn",
-    "<b>Text:</b> Jane Doe"): the label's tail, else the next element's text. Never in the
-    page header, a sidebar, a comment or a related list."""
-    for element in islice(root.iter(), _MAX_LABEL_SCAN):
-        text = element.text
-        if not text or len(text) > _MAX_LABEL_CHARS or not isinstance(element.tag, str):
-            continue
-        if not _CREDIT_LABEL.match(text) or in_furniture(element) or in_page_header(element):
-            continue
-        credit = (element.tail or "").strip()
-        if not credit:
-            following = element.getnext()
-            credit = (_byline_text(following) or "") if following is not None else ""
-        if credit.strip():
-            return [credit]
-    return []
+def _labelled_credit(element: HtmlElement) -> str | None:
+    """Return the name written after a label element of its own ("<h5>Autor:</h5> Peter
+    Maahn", "<b>Text:</b> Jane Doe"): the label's tail, else the next element's text."""
+    text = element.text
+    if not text or len(text) > _MAX_LABEL_CHARS or not _CREDIT_LABEL.match(text):
+        return None
+    credit = (element.tail or "").strip()
+    if not credit:
+        following = element.getnext()
+        credit = (_byline_text(following) or "").strip() if following is not None else ""
+    return credit or None
 
 
 def _by_lines_after(headline: HtmlElement) -> list[str]:
