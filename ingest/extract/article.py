@@ -103,7 +103,7 @@ def _collect(
     headline = find_headline(root, [c.value for c in page.title])
     titles = choose_titles(page, headline, site_names, url)
     region = find_region(root, headline)
-    dom_published, dom_updated = find_dates(root, region, headline)
+    shown = find_dates(root, region, headline)
     credits = find_authors(ld, meta, region, headline, site_names)
     # Everything above reads the intact tree; the body extraction drops scripts and styles.
     body = extract_body(
@@ -123,16 +123,17 @@ def _collect(
     candidates: dict[str, list[Candidate[Any]]] = {
         "text": texts,
         "title": titles + feed.title,
-        # A day in the URL's path comes late: it has no time of day. Modification dates
-        # come last, for a page that shows no other.
+        # Dates found only where dates seldom are come after the feed's; a day in the URL's
+        # path comes late: it has no time of day. Modification dates come last, for a page
+        # that shows no other.
         "published_at": order_published(
             page.published,
-            dom_published,
-            feed.published + date_from_url(url),
-            page.updated + dom_updated,
+            shown.published,
+            feed.published + shown.fallback + date_from_url(url),
+            page.updated + shown.updated,
         ),
         # The page's own modification date only: a feed's <updated> dates the entry.
-        "updated_at": page.updated + dom_updated,
+        "updated_at": page.updated + shown.updated,
         "description": page.description + feed.description,
         "image_url": page.image_url + feed.image,
         "site_name": list(page.site_name),

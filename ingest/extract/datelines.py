@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -29,7 +30,7 @@ from ingest.extract.document import select
 from ingest.extract.region import in_furniture, in_page_header
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
-__all__ = ["DateMention", "date_from_url", "find_dates", "read_date_line"]
+__all__ = ["DateMention", "ShownDates", "date_from_url", "find_dates", "read_date_line"]
 
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # US zone names without a season: the offset depends on the date.
@@ -243,10 +244,18 @@ def _with_time(year: int, month: int, day: int, found: re.Match[str]) -> str | N
     return f"{value} {zone}".strip()
 
 
-def find_dates(
-    root: HtmlElement, region: HtmlElement, headline: HtmlElement | None
-) -> tuple[list[Candidate[str]], list[Candidate[str]]]:
-    """Return ``(published, updated)`` candidates from the article's markup and date lines."""
+class ShownDates(NamedTuple):
+    """The dates a page shows: its publication and update dates, and for a page that shows
+    no publication date elsewhere, one opening a paragraph (a last resort: it ranks after the
+    feed entry's date)."""
+
+    published: list[Candidate[str]]
+    updated: list[Candidate[str]]
+    fallback: list[Candidate[str]]
+
+
+def find_dates(root: HtmlElement, region: HtmlElement, headline: HtmlElement | None) -> ShownDates:
+    """Return the publication and update date candidates of the article's markup and lines."""
     published: list[Candidate[str]] = []
     updated: list[Candidate[str]] = []
     scope = _Scope(region, headline)
@@ -273,8 +282,8 @@ def find_dates(
     if not published:
         published.extend(_near_region(root, scope))
     if not published:
-        published.extend(_last_resort(scope))
-    return published, updated
+        published.extend(_side_column_time(scope))
+    return ShownDates(published, updated, [] if published else _opening_dates(scope))
 
 
 def _readable(value: str, source: str, origin: str) -> Candidate[str]:
@@ -336,15 +345,19 @@ def _near_region(root: HtmlElement, scope: _Scope) -> list[Candidate[str]]:
     return []
 
 
-def _last_resort(scope: _Scope) -> list[Candidate[str]]:
+def _side_column_time(scope: _Scope) -> list[Candidate[str]]:
     """For a page that shows no date where dates usually are: a ``<time datetime>`` in the
-    article's own side column (never its comments or related list), else a date that opens
-    one of the first paragraphs after the headline ("27.1.2022 - Bei der ...", "Pressemitteilung
-    vom 25. Januar 2022 | Berlin - ...")."""
+    article's own side column, never its comments or related list."""
     for element in scope.region.iter("time"):
         value = (element.get("datetime") or "").strip()
         if value and not _labelled_update(element) and _in_side_column(element, scope):
             return [_readable(value, "time", "<time datetime> in the article's side column")]
+    return []
+
+
+def _opening_dates(scope: _Scope) -> list[Candidate[str]]:
+    """A last resort: a date that opens one of the first paragraphs after the headline
+    ("27.1.2022 - Bei der ...", "Pressemitteilung vom 25. Januar 2022 | Berlin - ...")."""
     if scope.headline is None:
         return []
     for paragraph in islice(_paragraphs_after(scope.headline), _LEAD_PARAGRAPHS):

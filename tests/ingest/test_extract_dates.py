@@ -10,6 +10,7 @@ from ingest.dates import parse_date
 from ingest.extract import extract_article
 from ingest.extract.datelines import read_date_line
 from ingest.extract.zones import zone_of_language, zone_of_url
+from ingest.model import FeedEntry
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 URL = "https://news.example.com/story"
@@ -401,3 +402,19 @@ def test_last_resort_dates(article: str, published: datetime | None) -> None:
     body = f"<article>{article.format(story=STORY, long=LONG)}</article>"
     html = f'<html lang="de">{head}<body>{body}</body></html>'
     assert extract_article(html, URL, now=NOW).published_at == published
+
+
+def test_a_feed_date_beats_a_date_opening_a_paragraph() -> None:
+    body = (
+        "<h1>Headline of the story here</h1><p>12.03.2020 - Damals begann es, sagen alle hier."
+        f"{LONG}</p>{STORY}"
+    )
+    html = f"<html lang='de'><body><article>{body}</article></body></html>"
+    entry = FeedEntry(
+        guid="g", link=URL, title=None, summary=None, content=None,
+        published_at=datetime(2022, 5, 1, 8, 0, tzinfo=UTC),
+    )  # fmt: skip
+    assert extract_article(html, URL, entry=entry, now=NOW).published_at == datetime(
+        2022, 5, 1, 8, 0, tzinfo=UTC
+    )
+    assert extract_article(html, URL, now=NOW).published_at == datetime(2020, 3, 12, tzinfo=UTC)
