@@ -53,6 +53,8 @@ _MONTHS = {
 _SPACES = re.compile(r"\s+")
 _COMMA_GLUED = re.compile(r",(?=\S)")  # "Thu,28 Jul" (Korea Times)
 _DASH_BETWEEN = re.compile(r"\s+-\s+(?=\d)")  # "2021 - 23:51"
+# Milliseconds set off by a colon ("22:06:08:684Z", seen in JSON-LD): a decimal point meant.
+_COLON_FRACTION = re.compile(r"(T?\d{2}:\d{2}:\d{2}):(\d{1,6})(?=Z|[+-]\d|\s|$)")
 _TRAILING_COMMENT = re.compile(r"\s*\([^()]*\)\s*$")  # "+0000 (UTC)"
 # "GMT+9", "UTC+05:30", "GMT-0330": the offset as written, east positive. dateutil reads
 # "GMT+3" with POSIX sign (three hours *west*), which is not what feeds mean.
@@ -108,6 +110,7 @@ def _normalize(value: str) -> str:
     text = _TRAILING_COMMENT.sub("", text)
     text = _COMMA_GLUED.sub(", ", text)
     text = _DASH_BETWEEN.sub(" ", text)
+    text = _COLON_FRACTION.sub(r"\1.\2", text)
     return _GMT_OFFSET.sub(_offset_from_gmt, text)
 
 

@@ -27,7 +27,7 @@ from ingest.extract.boilerplate import is_comment_section, is_related_list, name
 from ingest.extract.candidates import Candidate
 from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
 from ingest.extract.document import select
-from ingest.extract.region import in_furniture, in_page_header
+from ingest.extract.region import in_furniture, in_page_header, text_key
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
 __all__ = ["DateMention", "ShownDates", "date_from_url", "find_dates", "read_date_line"]
@@ -319,6 +319,16 @@ class _Scope:
                 break
         return in_furniture(element, stop, allow=allow)
 
+    def in_headline_copy(self, element: HtmlElement) -> bool:
+        """Tell whether ``element`` sits inside an h1 showing the article's headline."""
+        if self.headline is None:
+            return False
+        key = text_key(self.headline.text_content())
+        for node in element.iterancestors("h1"):
+            shown = text_key(node.text_content())
+            return bool(key) and (shown == key or shown.startswith(key))
+        return False
+
     def in_region(self, element: HtmlElement) -> bool:
         return any(node is self.region for node in element.iterancestors())
 
@@ -407,7 +417,8 @@ def _on_the_page(element: HtmlElement, scope: _Scope) -> bool:
     """Tell whether a date beside the article may be its own: not in a sidebar, a comment,
     a related list or the page's header (the article's own footer or aside may be)."""
     if in_page_header(element):
-        return False
+        # A theme may print the post's title, date included, in the page header.
+        return scope.in_headline_copy(element)
     if scope.in_region(element):
         return not scope.foreign(element, allow=_OWN_PARTS)
     return not scope.foreign(element)

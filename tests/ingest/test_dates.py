@@ -28,6 +28,11 @@ def utc(
             "Mon, 15 Jan 2024 10:30:00 +0900", utc(2024, 1, 15, 1, 30), id="rfc822-numeric-zone"
         ),
         pytest.param("Mon, 15 Jan 2024 10:30:00 GMT", utc(2024, 1, 15, 10, 30), id="rfc822-gmt"),
+        pytest.param(
+            "2022-01-10T22:06:08:684Z",
+            datetime(2022, 1, 10, 22, 6, 8, 684000, tzinfo=UTC),
+            id="iso-milliseconds-after-a-colon",
+        ),
         pytest.param("Mon, 15 Jan 2024 10:30:00 EST", utc(2024, 1, 15, 15, 30), id="rfc822-est"),
         pytest.param("Wed, 15 May 2024 10:30:00 PDT", utc(2024, 5, 15, 17, 30), id="rfc822-pdt"),
         pytest.param("Mon, 15 Jan 2024 10:30:00 KST", utc(2024, 1, 15, 1, 30), id="rfc822-kst"),

@@ -418,3 +418,28 @@ def test_a_feed_date_beats_a_date_opening_a_paragraph() -> None:
         2022, 5, 1, 8, 0, tzinfo=UTC
     )
     assert extract_article(html, URL, now=NOW).published_at == datetime(2020, 3, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "published"),
+    [
+        pytest.param(
+            '<header class="site-header"><div class="page-header"><h1>Headline of the story here'
+            '<h4 class="author">am <time datetime="2020-02-23T10:07:02+01:00">23. Februar 2020'
+            "</time></h4></h1></div></header>",
+            datetime(2020, 2, 23, 9, 7, 2, tzinfo=UTC),
+            id="date-in-the-headline-printed-in-the-page-header",
+        ),
+        pytest.param(
+            '<header class="site-header"><div class="page-header"><h1>Site of the city'
+            '<time datetime="2020-02-23T10:07:02+01:00">23. Februar 2020</time></h1></div>'
+            "</header>",
+            None,
+            id="date-in-another-h1-of-the-page-header",
+        ),
+    ],
+)
+def test_dates_in_the_page_header(header: str, published: datetime | None) -> None:
+    body = f"{header}<article><h1>Headline of the story here</h1>{STORY}</article>"
+    html = f'<html lang="de"><head><title>Headline of the story here</title></head><body>{body}'
+    assert extract_article(html + "</body></html>", URL, now=NOW).published_at == published
