@@ -382,7 +382,9 @@ def _by_lines_after(headline: HtmlElement) -> list[str]:
             break
         for sibling in islice(start.itersiblings(), _LINES_AFTER_HEADLINE):
             for element in islice(sibling.iter(), _BY_LINE_ELEMENTS):
-                if not isinstance(element.tag, str) or _is_media_credit(element):
+                if not isinstance(element.tag, str) or not _opens_with_by(element):
+                    continue
+                if _is_media_credit(element):
                     continue
                 text = _byline_text(element)
                 line = clean_text(text) if text else ""
@@ -390,6 +392,14 @@ def _by_lines_after(headline: HtmlElement) -> list[str]:
                     return [line]
         start = start.getparent()
     return []
+
+
+def _opens_with_by(element: HtmlElement) -> bool:
+    """Tell cheaply whether an element's text starts with "By", "Von"...: its first words."""
+    for piece in islice(element.itertext(), 4):
+        if piece.strip():
+            return _PREFIX.match(piece.lstrip() + " ") is not None
+    return False
 
 
 def _is_media_credit(element: HtmlElement) -> bool:
