@@ -99,8 +99,12 @@ _OWN_PARTS = frozenset(("footer", "aside"))
 # Reached through the attributes: three times faster in libxml2 than testing every element
 # (``//*[@itemprop=... or @property]``), and the same node set in the same order.
 _MARKED_DATES = etree.XPath(
-    "//@itemprop[.='datePublished' or .='dateModified']/.. | //@property/.."
+    "//@itemprop[contains(., 'datePublished') or contains(., 'dateCreated')"
+    " or contains(., 'dateModified')]/.. | //@property/.."
 )
+# Microdata names, by what they date; one element may carry several ("datePublished
+# dateCreated"). Creation dates a story as well as publication does.
+_ITEMPROP_DATES = {"datePublished": "datePublished", "dateCreated": "datePublished"}
 _RDFA_DATES = {
     "dc:date dc:created": "datePublished",
     "dc:created": "datePublished",
@@ -265,7 +269,9 @@ def find_dates(root: HtmlElement, region: HtmlElement, headline: HtmlElement | N
         if element.tag == "meta":
             continue
         # Microdata (itemprop) and RDFa (property="dc:created", Drupal's default).
-        prop = element.get("itemprop") or _RDFA_DATES.get(element.get("property") or "")
+        prop = _microdata_date(element.get("itemprop") or "") or _RDFA_DATES.get(
+            element.get("property") or ""
+        )
         if prop in ("datePublished", "dateModified"):
             value = element.get("datetime") or element.get("content") or element.text_content()
             target = published if prop == "datePublished" else updated
@@ -286,6 +292,13 @@ def find_dates(root: HtmlElement, region: HtmlElement, headline: HtmlElement | N
     if not published:
         published.extend(_side_column_time(scope))
     return ShownDates(published, updated, [] if published else _opening_dates(scope))
+
+
+def _microdata_date(itemprop: str) -> str | None:
+    """Return "datePublished" or "dateModified" for an itemprop naming either, else None."""
+    names = itemprop.split()
+    found = next((_ITEMPROP_DATES[name] for name in names if name in _ITEMPROP_DATES), None)
+    return found or ("dateModified" if "dateModified" in names else None)
 
 
 def _readable(value: str, source: str, origin: str) -> Candidate[str]:

@@ -18,7 +18,7 @@ ARTICLE_TYPES = word_set(
     """article newsarticle reportagenewsarticle analysisnewsarticle opinionnewsarticle
     backgroundnewsarticle reviewnewsarticle askpublicnewsarticle blogposting liveblogposting
     socialmediaposting report scholarlyarticle techarticle satiricalarticle
-    advertisercontentarticle"""
+    advertisercontentarticle claimreview"""
 )
 PAGE_TYPES = frozenset(("webpage", "itempage", "collectionpage", "aboutpage", "profilepage"))
 _MAX_NODES = 5000  # a page's graph is small; this bounds a hostile one

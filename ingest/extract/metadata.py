@@ -65,13 +65,17 @@ class MetaTags:
         for meta in root.iter("meta"):
             attrib = meta.attrib
             key = attrib.get("property") or attrib.get("name") or attrib.get("http-equiv")
-            itemprop = attrib.get("itemprop")
-            if not key and itemprop and not in_furniture(meta):
-                # Microdata in the body counts, except in teasers of other stories.
-                key = itemprop
             value = attrib.get("content")
-            if key and value and value.strip():
-                self._values.setdefault(key.strip().lower(), []).append(value.strip())
+            if not value or not value.strip():
+                continue
+            names = [key] if key else []
+            itemprop = attrib.get("itemprop")
+            if itemprop and not in_furniture(meta):
+                # Microdata counts, also beside a property name, except in teasers of other
+                # stories; one element may name several ("datePublished dateCreated").
+                names.extend(itemprop.split())
+            for name in names:
+                self._values.setdefault(name.strip().lower(), []).append(value.strip())
 
     def get(self, key: str) -> list[str]:
         return self._values.get(key, [])

@@ -220,6 +220,32 @@ def _page(head: str, line: str) -> str:
             id="only-an-update-date-shown",
         ),
         pytest.param(
+            '<meta property="article:published" itemprop="datePublished dateCreated"'
+            ' content="2019-11-18T17:56:27.000Z">',
+            "",
+            "https://news.example.com/2019/11/18/story",
+            "2019-11-18T17:56:27Z",
+            id="meta-with-a-property-and-several-itemprops",
+        ),
+        pytest.param(
+            "",
+            '<time itemprop="dateCreated" class="entry-date updated"'
+            ' datetime="2019-11-20T01:22:37-05:00"></time>'
+            '<time itemprop="dateModified" class="entry-date updated"'
+            ' datetime="2019-11-20T06:38:32-05:00">11/20/19 6:38 AM</time>',
+            "https://news.example.com/2019/11/20/story",
+            "2019-11-20T06:22:37Z",
+            id="creation-itemprop-beats-an-updated-class",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@type": "ClaimReview",'
+            ' "datePublished": "2019-11-18T10:15:00+00:00"}</script>',
+            "18 November 2019",
+            URL,
+            "2019-11-18T10:15:00Z",
+            id="fact-check-claim-review",
+        ),
+        pytest.param(
             '<meta property="article:modified_time" content="2019-06-13T10:00:00Z">',
             "",
             "https://news.example.com/2019/06/10/story",
