@@ -20,7 +20,9 @@ ARTICLE_TYPES = word_set(
     socialmediaposting report scholarlyarticle techarticle satiricalarticle
     advertisercontentarticle claimreview"""
 )
-PAGE_TYPES = frozenset(("webpage", "itempage", "collectionpage", "aboutpage", "profilepage"))
+PAGE_TYPES = frozenset(
+    ("webpage", "itempage", "collectionpage", "aboutpage", "profilepage", "medicalwebpage")
+)
 _MAX_NODES = 5000  # a page's graph is small; this bounds a hostile one
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
@@ -53,6 +55,10 @@ class JsonLd:
             if node is not None and node.get(key) not in (None, "", []):
                 return node[key]
         return None
+
+    def page_get(self, key: str) -> Any:
+        """Return ``key`` from the web page node only."""
+        return self.page.get(key) if self.page is not None else None
 
     def article_get(self, key: str) -> Any:
         """Return ``key`` from the article node only."""

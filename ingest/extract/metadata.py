@@ -225,7 +225,14 @@ def _jsonld_first(
     for key in ld_keys:
         if value := ld_text(ld.get(key)):
             out.append(Candidate(value, "jsonld", key))
-    return out + meta.candidates(meta_keys)
+    out.extend(meta.candidates(meta_keys))
+    # Last, the web page node's own value when the article node has another: Yoast may date
+    # the page to the second while another script dates the article to the day.
+    for key in ld_keys:
+        value = ld_text(ld.page_get(key))
+        if value and all(value != candidate.value for candidate in out):
+            out.append(Candidate(value, "jsonld", f"WebPage {key}"))
+    return out
 
 
 def _tags(ld: JsonLd, meta: MetaTags) -> list[Candidate[list[str]]]:

@@ -246,6 +246,24 @@ def _page(head: str, line: str) -> str:
             id="fact-check-claim-review",
         ),
         pytest.param(
+            '<script type="application/ld+json">{"@type": "MedicalWebPage",'
+            ' "datePublished": "2019-11-14T08:00:00.000Z"}</script>',
+            "November 14, 2019",
+            URL,
+            "2019-11-14T08:00:00Z",
+            id="medical-web-page",
+        ),
+        pytest.param(
+            '<script type="application/ld+json">{"@graph": [{"@type": "WebPage",'
+            ' "datePublished": "2018-09-15T10:15:48+02:00"}]}</script>'
+            '<script type="application/ld+json">{"@type": "Article",'
+            ' "datePublished": "2018-09-15"}</script>',
+            "",
+            URL,
+            "2018-09-15T08:15:48Z",
+            id="web-page-node-gives-the-time-of-the-articles-day",
+        ),
+        pytest.param(
             '<meta property="article:modified_time" content="2019-06-13T10:00:00Z">',
             "",
             "https://news.example.com/2019/06/10/story",
