@@ -58,13 +58,14 @@ _MEDIA_WORDS = word_set("caption credit credits copyright photo image video")
 _PREFIX = re.compile(
     r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled|eingestellt|erstellt"
     r"|verfasst|geschrieben|gepostet|artikel|ein artikel|beitrag|ein beitrag|blog beitrag"
-    r"|publié|publicado|scritto)\s+)?"
+    r"|publié|publicado|scritto|analysis|opinion|commentary|review|reviewed|edited|produced"
+    r"|interview|essay|column|reporting|video)\s+)?"
     r"(?:by|from|von|par|por|door|av|af|przez|od)\s*:?\s+",
     re.IGNORECASE,
 )
 _LABEL = re.compile(
-    r"^(?:authors?|autor(?:in|en)?|auteur|escrito por|text|byline|interview|redaktion\s*:|автор"
-    r"|بقلم|كتب)"
+    r"^(?:authors?|autor(?:in|en)?|auteur(?:s|\(s\))?|escrito por|text|texto|testo|texte|tekst"
+    r"|teksti|текст|byline|interview|redaktion\s*:|автор|بقلم|كتب)"
     r"\s*:?\s+",
     re.I,
 )
@@ -95,7 +96,7 @@ _ROLE_WORDS = word_set(
 _ORG_WORDS = word_set(
     """news press agency staff desk team newsroom editors editorial media times post journal inc
     ltd llc service wire bureau redaktion online digital network magazine gazette tribune
-    herald daily radio tv television reuters bloomberg afp dpa ap ansa efe"""
+    herald daily radio tv television reuters bloomberg afp dpa ap ansa efe international"""
 )
 # Day and month names trail bylines ("Jane Doe Thursday, November 5").
 _CALENDAR_WORDS = word_set(
@@ -109,7 +110,7 @@ _NOT_NAMES = _CALENDAR_WORDS | word_set(
     """admin administrator anonymous unknown guest user share follow facebook twitter email
     print comments comment more author authors opinion home menu search subscribe login by
     von vor publisher webmaster stand auteur autor autorin autore verfasser datum date quelle
-    source fuente"""
+    source fuente more mehr plus views weiterlesen"""
 )
 # Job titles a person's name may follow ("Chefredakteur Jan Roe"); "Redacción Diario" is a desk.
 _TITLES = word_set(
@@ -131,6 +132,9 @@ _PARTICLES = word_set(
 _PERSON_TYPE_WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
 # Degrees and post-nominals after a name ("Grant Tinsley, PhD"): not names of their own.
 _DEGREES = word_set("phd ph.d md m.d msc ms ma mba mph rn rd rdn bsc dphil cscs lcsw mbbs facp")
+# A full stop between two words of a credit ends one credit ("Jane Doe. Example News").
+_SENTENCE_BREAK = re.compile(r"(?<![^\W\d_])([^\W\d_]{2,})\.\s+(?=[^\W\d_])")
+_HONORIFICS = word_set("dr mr mrs ms mx prof st sr jr mag dipl ing hon rev sir gen col lt")
 # Name endings written with a full stop that belongs to the name: "Perry Bacon Jr.", "Joe S."
 _SUFFIXES = word_set("jr sr")
 # "Jane Doe for The Mail on Sunday": who the writer works for is not part of the name.
@@ -201,7 +205,7 @@ def _credit(
     orgs = [clean_text(org) for org in raw_orgs if clean_text(org)]
     for raw in raw_persons:
         for name in clean_author_names(raw, handles=handles):
-            if _is_organisation(name) or _names_site(_key(name), site_keys):
+            if _is_organisation(name) or _names_site(name, site_keys):
                 orgs.append(name)
             else:
                 persons.append(name)
@@ -221,11 +225,20 @@ def clean_author_names(raw: str, *, handles: bool = False) -> list[str]:
     if handles and _is_handle(text):
         return [text]
     names: list[str] = []
-    for part in _SPLIT.split(text):
+    for part in _SPLIT.split(_SENTENCE_BREAK.sub(_break_sentence, text)):
         name = _strip_part(part)
         if name and _looks_like_name(name):
             names.append(name)
     return names
+
+
+def _break_sentence(found: re.Match[str]) -> str:
+    """ "Finian Cunningham. Sputnik International": two credits, unless the word before the
+    full stop is a title ("Dr. Jane Doe") or an initial."""
+    word = found.group(1)
+    if len(word) < 3 or word.isupper() or word.lower() in _HONORIFICS:
+        return found.group(0)  # "NH. Shear", "Dr. Jane Doe"
+    return f"{word}, "
 
 
 def _is_handle(text: str) -> bool:
@@ -246,12 +259,21 @@ def _strip_part(part: str) -> str:
         part = " ".join(head)
     words = part.split()
     # Trailing job titles, degrees and weekdays: "Jane Doe Staff Writer", "Jane Doe PhD".
-    while words and words[-1].lower().strip(".,") in _ROLE_WORDS | _CALENDAR_WORDS | _DEGREES:
+    while words and _trailing_title(words[-1]):
         words.pop()
     # A leading job title: "Chefredakteur Jan Roe", "FOCUS-Online-Experte Jan Roe".
     while len(words) > 2 and words[0].lower().rsplit("-", 1)[-1] in _TITLES:
         words.pop(0)
     return _trim(" ".join(words))
+
+
+def _trailing_title(word: str) -> bool:
+    """A job title, degree or weekday after a name ("Staff", "PhD", "Editor-at-large")."""
+    lowered = word.lower().strip(".,")
+    head = lowered.split("-", 1)[0]
+    return lowered in _ROLE_WORDS | _CALENDAR_WORDS | _DEGREES or (
+        head != lowered and head in _ROLE_WORDS
+    )
 
 
 def _trim(text: str) -> str:
@@ -277,19 +299,25 @@ def _looks_like_name(name: str) -> bool:
         return False  # "No Author", "Unknown User"
     if any(ch.isdigit() for ch in name) or not _PERSON_TYPE_WORDS.search(name):
         return False
+    if name.count("(") != name.count(")"):
+        return False  # a label cut short ("Auteur(s")
     # In cased scripts a name's words are capitalised (particles aside).
     return not any(word[0].islower() and word.lower() not in _PARTICLES for word in words)
 
 
 def _is_organisation(name: str) -> bool:
     words = [word.lower().strip(".,") for word in name.split()]
-    if any(word in _ORG_WORDS for word in words):
-        return True
+    if any(word in _ORG_WORDS for word in words) or _DOMAIN.search(name.lower()):
+        return True  # "Associated Press", "Cleveland.com"
     return len(words) == 1 and name.isupper() and len(name) <= 5  # "AP", "AFP", "DPA"
 
 
-def _names_site(key: str, site_keys: set[str]) -> bool:
-    """ "Business Insider" credits the site "Business Insider Deutschland"."""
+def _names_site(name: str, site_keys: set[str]) -> bool:
+    """ "Business Insider" credits the site "Business Insider Deutschland"; "CNN Business" a
+    desk of the site "CNN"."""
+    key, first = _key(name), _key(name.split()[0])
+    if len(first) >= 3 and first in site_keys and key != first:
+        return True
     return any(key == site or (len(key) >= 6 and site.startswith(key)) for site in site_keys)
 
 

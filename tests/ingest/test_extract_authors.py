@@ -81,6 +81,21 @@ STORY = "".join(
             ["Glen Owen", "Brendan Carlin"],
             id="employer-tail",
         ),
+        pytest.param(
+            "Analysis by Chris Cillizza, CNN Editor-at-large",
+            ["Chris Cillizza", "CNN"],
+            id="analysis-by-and-a-hyphenated-title",
+        ),
+        pytest.param("Текст: Лида Буслаева", ["Лида Буслаева"], id="russian-text-label"),
+        pytest.param(
+            "Finian Cunningham. Sputnik International",
+            ["Finian Cunningham", "Sputnik International"],
+            id="full-stop-between-credits",
+        ),
+        pytest.param("NH. Shear", ["NH. Shear"], id="initials-keep-their-full-stop"),
+        pytest.param("Dr. Jane Doe", ["Dr. Jane Doe"], id="title-keeps-its-full-stop"),
+        pytest.param("Mehr", [], id="more-link-is-no-name"),
+        pytest.param("Auteur(s) :", [], id="plural-label-alone"),
     ],
 )
 def test_clean_author_names(raw: str, names: list[str]) -> None:
@@ -171,6 +186,21 @@ def ld_author(value: str) -> str:
             ["Example News"],
             "meta",
             id="site-as-only-credit",
+        ),
+        pytest.param(
+            '<meta name="author" content="Troy L. Smith, Cleveland.com">',
+            "",
+            ["Troy L. Smith"],
+            "meta",
+            id="domain-beside-a-person-is-the-outlet",
+        ),
+        pytest.param(
+            '<meta property="og:site_name" content="CNN">'
+            '<meta name="author" content="Jill Disis, CNN Business">',
+            "",
+            ["Jill Disis"],
+            "meta",
+            id="desk-of-the-site-beside-a-person",
         ),
         pytest.param("", "", [], None, id="none-not-commenters"),
     ],
