@@ -130,6 +130,9 @@ _PARTICLES = word_set(
     "de da di del della der den van von ten ter la le du dos das bin ibn al el y e st"
 )
 _PERSON_TYPE_WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
+# An outlet's name may start with an article ("The Guardian"); a person's does not. Only
+# articles no first name or surname shares: "Le", "La", "Lo", "El", "Les" are left out.
+_ARTICLES = word_set("the die der das los las il gli")
 # Degrees and post-nominals after a name ("Grant Tinsley, PhD"): not names of their own.
 _DEGREES = word_set("phd ph.d md m.d msc ms ma mba mph rn rd rdn bsc dphil cscs lcsw mbbs facp")
 # A full stop between two words of a credit ends one credit ("Jane Doe. Example News").
@@ -309,6 +312,8 @@ def _is_organisation(name: str) -> bool:
     words = [word.lower().strip(".,") for word in name.split()]
     if any(word in _ORG_WORDS for word in words) or _DOMAIN.search(name.lower()):
         return True  # "Associated Press", "Cleveland.com"
+    if len(words) > 1 and words[0] in _ARTICLES:
+        return True  # "The Guardian", "Die Zeit"
     return len(words) == 1 and name.isupper() and len(name) <= 5  # "AP", "AFP", "DPA"
 
 

@@ -202,6 +202,13 @@ def ld_author(value: str) -> str:
             "meta",
             id="desk-of-the-site-beside-a-person",
         ),
+        pytest.param(
+            '<meta name="author" content="Jane Doe. The Guardian">',
+            "",
+            ["Jane Doe"],
+            "meta",
+            id="outlet-named-with-an-article",
+        ),
         pytest.param("", "", [], None, id="none-not-commenters"),
     ],
 )
