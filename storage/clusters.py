@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ingest.neardup import Fingerprint, band_keys, same_language, same_story
@@ -76,6 +76,17 @@ def link_article(
     return winner
 
 
+# Built once: the 48 keys come as an expanding parameter, not as a statement per article.
+_BAND_MATES = (
+    select(ArticleBandRow.article_id)
+    .where(
+        ArticleBandRow.key.in_(bindparam("keys", expanding=True)),
+        ArticleBandRow.article_id != bindparam("article_id"),
+    )
+    .distinct()
+)
+
+
 def _matching_clusters(
     session: Session, article_id: int, fp: Fingerprint, language: str | None
 ) -> set[int]:
@@ -85,9 +96,7 @@ def _matching_clusters(
     Postgres that has no statistics yet, and most articles stop after the first.
     """
     candidates = session.scalars(
-        select(ArticleBandRow.article_id)
-        .where(ArticleBandRow.key.in_(band_keys(fp)), ArticleBandRow.article_id != article_id)
-        .distinct()
+        _BAND_MATES, {"keys": band_keys(fp), "article_id": article_id}
     ).all()
     if not candidates:
         return set()

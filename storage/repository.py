@@ -11,9 +11,10 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, Select, Table, func, insert, or_, select, update
+from sqlalchemy import Engine, Row, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -276,6 +277,30 @@ _ARTICLES = cast(Table, ArticleRow.__table__)
 _RAW_PAGES = cast(Table, RawPageRow.__table__)
 
 
+_SET_CLUSTER = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("row"))
+    .values(cluster_id=bindparam("cluster"), duplicate_of=bindparam("of"))
+)
+
+
+@cache
+def _article_insert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect: its values
+    come as parameters, so no statement is built and keyed again for every article."""
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert_of(_ARTICLES)
+        .on_conflict_do_nothing(index_elements=[_ARTICLES.c.canonical_url])
+        .returning(_ARTICLES.c.id)
+    )
+
+
+def _insert_article(session: Session) -> Any:
+    bind = session.get_bind()
+    return _article_insert(bind.dialect.name)
+
+
 class _ChunkWriter:
     """Saves one chunk of records in one transaction, with as few statements as it can.
 
@@ -334,13 +359,7 @@ class _ChunkWriter:
             return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
         values = _article_values(record)
         values.update(feed_id=self.feed_id, created_at=record.fetched_at)
-        stmt = (
-            dialect_insert(self.session)(_ARTICLES)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[_ARTICLES.c.canonical_url])
-            .returning(_ARTICLES.c.id)
-        )
-        new_id = self.session.scalar(stmt)
+        new_id = self.session.scalar(_insert_article(self.session), values)
         if new_id is None:  # another run stored it between our check and our insert
             return SaveCounts(duplicates=1)
         cluster = link_article(
@@ -351,9 +370,8 @@ class _ChunkWriter:
             same_text_cluster=self._cluster_of(twin),
         )
         self.session.execute(
-            update(_ARTICLES)
-            .where(_ARTICLES.c.id == new_id)
-            .values(cluster_id=cluster, duplicate_of=None if cluster == new_id else cluster)
+            _SET_CLUSTER,
+            {"row": new_id, "cluster": cluster, "of": None if cluster == new_id else cluster},
         )
         self.by_url[record.article.canonical_url] = new_id
         self.by_url.setdefault(record.link_url, new_id)
