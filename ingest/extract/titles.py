@@ -41,6 +41,7 @@ _NAME_PARTS = re.compile(r"[^a-z0-9]+")
 _MIN_SHARE = 0.3  # a headline framed by a kicker or site name is most of the title
 _METADATA = ("jsonld", "og", "twitter", "meta")
 _MAX_NODES = 60
+_QUOTES = frozenset("\"'“”„«»‘’‚")
 
 
 def headline_text(element: HtmlElement) -> str:
@@ -91,7 +92,8 @@ def choose_titles(
         # A headline cut for search engines ("...") yields to a complete one it begins.
         stem = _ELLIPSIS.sub("", cleaned[0].value)
         for candidate in cleaned[1:]:
-            if candidate.value.startswith(stem) and len(candidate.value) > len(stem):
+            complete = not _ELLIPSIS.search(candidate.value)  # "…" and "..." are one cut
+            if complete and candidate.value.startswith(stem) and len(candidate.value) > len(stem):
                 cleaned.remove(candidate)
                 cleaned.insert(0, candidate)
                 break
@@ -112,7 +114,8 @@ def _visible_first(titles: list[Candidate[str]]) -> list[Candidate[str]]:
     best = metadata[0].value
     if dom.value == best:
         return titles
-    if _agrees(dom.value, best, [c.value for c in metadata]) or _rewritten(dom, best):
+    rewritten = _rewritten(dom, best) or _cut_at_quote(best, dom.value)
+    if _agrees(dom.value, best, [c.value for c in metadata]) or rewritten:
         return [dom, *(c for c in titles if c is not dom)]
     return titles
 
@@ -125,6 +128,14 @@ def _rewritten(dom: Candidate[str], best: str) -> bool:
         return False
     visible, other = _key(dom.value), _key(best)
     return not (other and other in visible)
+
+
+def _cut_at_quote(best: str, visible: str) -> bool:
+    """Tell whether the metadata title stops where the headline goes on with a quotation
+    mark: an unescaped quote ended the attribute ('content="Biden de "incapacitado""')."""
+    if not visible.startswith(best) or len(visible) == len(best):
+        return False
+    return visible[len(best) :].lstrip()[:1] in _QUOTES
 
 
 def _case_only(a: str, b: str) -> bool:

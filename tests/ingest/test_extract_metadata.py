@@ -182,6 +182,20 @@ def test_jsonld_author_reference_resolves_in_graph() -> None:
             id="h2-worded-otherwise-is-no-headline",
         ),
         pytest.param(
+            '<meta property="og:title" content="Senator calls the president "unfit"">',
+            '<h2>Senator calls the president "unfit"</h2>',
+            'Senator calls the president "unfit"',
+            "dom",
+            id="metadata-cut-at-an-unescaped-quote",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="All things have their time...">',
+            "<h1>All things have their time…</h1>",
+            "All things have their time…",
+            "dom",
+            id="ellipsis-written-otherwise-is-no-longer-title",
+        ),
+        pytest.param(
             "<title>From title | News</title>",
             "<h1>From h1 heading</h1>",
             "From h1 heading",
