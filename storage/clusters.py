@@ -61,8 +61,9 @@ def link_article(
     if cluster_id is not None:
         _unindex(session, article_id)
     if fp is not None:
-        clusters |= _matching_clusters(session, article_id, fp, language)
-        _index(session, article_id, fp)
+        keys = band_keys(fp)
+        clusters |= _matching_clusters(session, article_id, fp, keys, language)
+        _index(session, article_id, fp, keys)
     winner = min(clusters)
     losers = clusters - {winner}
     if losers:
@@ -88,16 +89,14 @@ _BAND_MATES = (
 
 
 def _matching_clusters(
-    session: Session, article_id: int, fp: Fingerprint, language: str | None
+    session: Session, article_id: int, fp: Fingerprint, keys: list[int], language: str | None
 ) -> set[int]:
     """Clusters of the stored articles that share a band key with ``fp`` and pass verification.
 
     Two primary-key lookups rather than one join: their plans stay index scans even on a
     Postgres that has no statistics yet, and most articles stop after the first.
     """
-    candidates = session.scalars(
-        _BAND_MATES, {"keys": band_keys(fp), "article_id": article_id}
-    ).all()
+    candidates = session.scalars(_BAND_MATES, {"keys": keys, "article_id": article_id}).all()
     if not candidates:
         return set()
     rows = session.execute(
@@ -131,17 +130,19 @@ _PG_INSERT_BANDS = text(
 )
 
 
-def _index(session: Session, article_id: int, fp: Fingerprint) -> None:
+def _index(session: Session, article_id: int, fp: Fingerprint, keys: list[int]) -> None:
+    """Store an article's signature and its band keys (``band_keys(fp)``)."""
     session.execute(
         insert(_SIGNATURES),
         {"article_id": article_id, "shingle_count": fp.shingle_count, "signature": fp.signature},
     )
-    keys = sorted(set(band_keys(fp)))
+    unique = sorted(set(keys))
     if session.get_bind().dialect.name == "postgresql":
         # One statement for all the keys: psycopg sends an executemany row by row.
-        session.execute(_PG_INSERT_BANDS, {"keys": keys, "article_id": article_id})
+        session.execute(_PG_INSERT_BANDS, {"keys": unique, "article_id": article_id})
     else:
-        session.execute(insert(_BANDS), [{"key": key, "article_id": article_id} for key in keys])
+        rows = [{"key": key, "article_id": article_id} for key in unique]
+        session.execute(insert(_BANDS), rows)
 
 
 def _unindex(session: Session, article_id: int) -> None:

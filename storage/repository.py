@@ -277,6 +277,8 @@ _ARTICLES = cast(Table, ArticleRow.__table__)
 _RAW_PAGES = cast(Table, RawPageRow.__table__)
 
 
+# Per-article statements built once; their values come as parameters, so no statement is
+# built and keyed again for every article.
 _SET_CLUSTER = (
     update(_ARTICLES)
     .where(_ARTICLES.c.id == bindparam("row"))
@@ -285,20 +287,13 @@ _SET_CLUSTER = (
 
 
 @cache
-def _article_insert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect: its values
-    come as parameters, so no statement is built and keyed again for every article."""
-    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _article_insert(insert_of: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, once per dialect's ``insert``."""
     return (
         insert_of(_ARTICLES)
         .on_conflict_do_nothing(index_elements=[_ARTICLES.c.canonical_url])
         .returning(_ARTICLES.c.id)
     )
-
-
-def _insert_article(session: Session) -> Any:
-    bind = session.get_bind()
-    return _article_insert(bind.dialect.name)
 
 
 class _ChunkWriter:
@@ -359,7 +354,7 @@ class _ChunkWriter:
             return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
         values = _article_values(record)
         values.update(feed_id=self.feed_id, created_at=record.fetched_at)
-        new_id = self.session.scalar(_insert_article(self.session), values)
+        new_id = self.session.scalar(_article_insert(dialect_insert(self.session)), values)
         if new_id is None:  # another run stored it between our check and our insert
             return SaveCounts(duplicates=1)
         cluster = link_article(

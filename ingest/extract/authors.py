@@ -15,12 +15,12 @@ from itertools import islice
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ingest.extract.boilerplate import name_words
+from ingest.extract.boilerplate import is_caption, name_words
 from ingest.extract.candidates import Candidate
 from ingest.extract.document import select
 from ingest.extract.jsonld import JsonLd, ld_names
 from ingest.extract.metadata import MetaTags
-from ingest.extract.region import in_furniture, in_page_header
+from ingest.extract.region import blocks_after, in_furniture, in_page_header
 from ingest.extract.text import clean_text, word_set
 
 __all__ = ["AuthorCredits", "clean_author_names", "find_authors"]
@@ -49,11 +49,9 @@ _CREDIT_LABEL = re.compile(
     r"|escrito por|written by)\s*:\s*$",
     re.IGNORECASE,
 )
-_BY_LINE_LEVELS = 3  # the headline, its parent and grandparent
 _BY_LINE_ELEMENTS = 30  # elements read inside each sibling
 _MAX_BY_LINE_CHARS = 120  # a by-line is short; a paragraph starting "Von ..." is not one
 _MEDIA_TAGS = frozenset(("figure", "figcaption"))
-_MEDIA_WORDS = word_set("caption credit credits copyright photo image video")
 
 _PREFIX = re.compile(
     r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled|eingestellt|erstellt"
@@ -110,7 +108,7 @@ _NOT_NAMES = _CALENDAR_WORDS | word_set(
     """admin administrator anonymous unknown guest user share follow facebook twitter email
     print comments comment more author authors opinion home menu search subscribe login by
     von vor publisher webmaster stand auteur autor autorin autore verfasser datum date quelle
-    source fuente more mehr plus views weiterlesen"""
+    source fuente mehr plus views weiterlesen"""
 )
 # Job titles a person's name may follow ("Chefredakteur Jan Roe"); "Redacción Diario" is a desk.
 _TITLES = word_set(
@@ -406,24 +404,18 @@ def _labelled_credit(element: HtmlElement) -> str | None:
 
 
 def _by_lines_after(headline: HtmlElement) -> list[str]:
-    """Return a short "By Jane Doe" line among the elements that follow the headline: its
-    next siblings and theirs, with what they hold ("<div class=meta><span>Von Jane Doe")."""
-    start: HtmlElement | None = headline
-    # The headline may sit alone in a <header> or two whose next sibling holds the by-line.
-    for _ in range(_BY_LINE_LEVELS):
-        if start is None:
-            break
-        for sibling in islice(start.itersiblings(), _LINES_AFTER_HEADLINE):
-            for element in islice(sibling.iter(), _BY_LINE_ELEMENTS):
-                if not isinstance(element.tag, str) or not _opens_with_by(element):
-                    continue
-                if _is_media_credit(element):
-                    continue
-                text = _byline_text(element)
-                line = clean_text(text) if text else ""
-                if line and len(line) <= _MAX_BY_LINE_CHARS and _PREFIX.match(line):
-                    return [line]
-        start = start.getparent()
+    """Return a short "By Jane Doe" line among the blocks that follow the headline, with what
+    they hold ("<div class=meta><span>Von Jane Doe")."""
+    for block in blocks_after(headline, _LINES_AFTER_HEADLINE):
+        for element in islice(block.iter(), _BY_LINE_ELEMENTS):
+            if not isinstance(element.tag, str) or not _opens_with_by(element):
+                continue
+            if _is_media_credit(element):
+                continue
+            text = _byline_text(element)
+            line = clean_text(text) if text else ""
+            if line and len(line) <= _MAX_BY_LINE_CHARS and _PREFIX.match(line):
+                return [line]
     return []
 
 
@@ -437,9 +429,7 @@ def _opens_with_by(element: HtmlElement) -> bool:
 
 def _is_media_credit(element: HtmlElement) -> bool:
     """A picture's caption or credit ("By U.S. Customs" under a video) names no author."""
-    if element.tag in _MEDIA_TAGS:
-        return True
-    return not _MEDIA_WORDS.isdisjoint(name_words(element))
+    return element.tag in _MEDIA_TAGS or is_caption(name_words(element))
 
 
 def _has_nested_byline(element: HtmlElement) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -27,7 +26,7 @@ from ingest.extract.boilerplate import is_comment_section, is_related_list, name
 from ingest.extract.candidates import Candidate
 from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
 from ingest.extract.document import select
-from ingest.extract.region import in_furniture, in_page_header, text_key
+from ingest.extract.region import blocks_after, in_furniture, in_page_header, text_key
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set
 
 __all__ = ["DateMention", "ShownDates", "date_from_url", "find_dates", "read_date_line"]
@@ -96,15 +95,14 @@ _UPDATE_HINTS = word_set("updated update modified datemodified lastupdated")
 _MAX_LINE = 250
 # Inside the article, its own footer and aside (a meta column) carry its date.
 _OWN_PARTS = frozenset(("footer", "aside"))
-# Reached through the attributes: three times faster in libxml2 than testing every element
-# (``//*[@itemprop=... or @property]``), and the same node set in the same order.
+# Reached through the attributes: three times faster in libxml2 than testing every element.
+# ``contains``: one element may name several properties ("datePublished dateCreated").
 _MARKED_DATES = etree.XPath(
     "//@itemprop[contains(., 'datePublished') or contains(., 'dateCreated')"
     " or contains(., 'dateModified')]/.. | //@property/.."
 )
-# Microdata names, by what they date; one element may carry several ("datePublished
-# dateCreated"). Creation dates a story as well as publication does.
-_ITEMPROP_DATES = {"datePublished": "datePublished", "dateCreated": "datePublished"}
+# Creation dates a story as well as publication does.
+_PUBLISHED_PROPS = frozenset(("datePublished", "dateCreated"))
 _RDFA_DATES = {
     "dc:date dc:created": "datePublished",
     "dc:created": "datePublished",
@@ -123,11 +121,10 @@ _MAX_LINE_NODES = 20
 _BEFORE_HEADLINE = 15
 _AFTER_HEADLINE = 80
 _MAX_SCANNED = 5000
-_FAR_FUTURE = datetime(9999, 1, 1)
+_FAR_FUTURE = datetime(9999, 1, 1)  # parse_date's clamp: any past date is plausible
 # A side column inside the article may hold its date; comments and related lists never do.
 _SIDE = frozenset(("navigation", "aside", "complementary", "footer"))
 _LEAD_SIBLINGS = 12
-_LEAD_LEVELS = 3  # the headline, its parent and grandparent
 _LEAD_PARAGRAPHS = 3
 _LEAD_CHARS = 80
 _LEAD_LABEL = re.compile(
@@ -135,7 +132,7 @@ _LEAD_LABEL = re.compile(
     r"|(?:pressemitteilung|pressemeldung|meldung|mitteilung|artikel|beitrag|press\s+release)"
     r"\s+(?:vom|of|from)?)\s*",
     re.IGNORECASE,
-)  # parse_date's clamp: any past date is plausible
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,27 +275,35 @@ def find_dates(root: HtmlElement, region: HtmlElement, headline: HtmlElement | N
             if value and value.strip() and not scope.foreign(element):
                 source = "time" if element.tag == "time" else "dom"
                 target.append(_readable(value.strip(), source, f"itemprop={prop}"))
+    side: list[Candidate[str]] = []  # a <time> in the article's side column, if nothing else
     for element in region.iter("time"):
-        value = element.get("datetime")
-        if not value or not value.strip() or scope.foreign(element, allow=_OWN_PARTS):
+        value = (element.get("datetime") or "").strip()
+        if not value:
+            continue
+        if scope.foreign(element, allow=_OWN_PARTS):
+            if not side and not _labelled_update(element) and _in_side_column(element, scope):
+                side.append(
+                    _readable(value, "time", "<time datetime> in the article's side column")
+                )
             continue
         target = updated if _labelled_update(element) else published
-        target.append(_readable(value.strip(), "time", "<time datetime>"))
+        target.append(_readable(value, "time", "<time datetime>"))
     for mention in _date_lines(scope):
         target = updated if mention.updated else published
         target.append(Candidate(mention.value, "dom", "date line", mention.raw))
     if not published:
         published.extend(_near_region(root, scope))
     if not published:
-        published.extend(_side_column_time(scope))
+        published.extend(side)
     return ShownDates(published, updated, [] if published else _opening_dates(scope))
 
 
 def _microdata_date(itemprop: str) -> str | None:
     """Return "datePublished" or "dateModified" for an itemprop naming either, else None."""
-    names = itemprop.split()
-    found = next((_ITEMPROP_DATES[name] for name in names if name in _ITEMPROP_DATES), None)
-    return found or ("dateModified" if "dateModified" in names else None)
+    names = set(itemprop.split())
+    if names & _PUBLISHED_PROPS:
+        return "datePublished"
+    return "dateModified" if "dateModified" in names else None
 
 
 def _readable(value: str, source: str, origin: str) -> Candidate[str]:
@@ -338,11 +343,11 @@ class _Scope:
         """Tell whether ``element`` sits inside an h1 showing the article's headline."""
         if self.headline is None:
             return False
-        key = text_key(self.headline.text_content())
-        for node in element.iterancestors("h1"):
-            shown = text_key(node.text_content())
-            return bool(key) and (shown == key or shown.startswith(key))
-        return False
+        heading = next(element.iterancestors("h1"), None)
+        if heading is None:
+            return False
+        key, shown = text_key(self.headline.text_content()), text_key(heading.text_content())
+        return bool(key) and shown.startswith(key)
 
     def in_region(self, element: HtmlElement) -> bool:
         return any(node is self.region for node in element.iterancestors())
@@ -370,39 +375,36 @@ def _near_region(root: HtmlElement, scope: _Scope) -> list[Candidate[str]]:
     return []
 
 
-def _side_column_time(scope: _Scope) -> list[Candidate[str]]:
-    """For a page that shows no date where dates usually are: a ``<time datetime>`` in the
-    article's own side column, never its comments or related list."""
-    for element in scope.region.iter("time"):
-        value = (element.get("datetime") or "").strip()
-        if value and not _labelled_update(element) and _in_side_column(element, scope):
-            return [_readable(value, "time", "<time datetime> in the article's side column")]
-    return []
-
-
 def _opening_dates(scope: _Scope) -> list[Candidate[str]]:
     """A last resort: a date that opens one of the first paragraphs after the headline
     ("27.1.2022 - Bei der ...", "Pressemitteilung vom 25. Januar 2022 | Berlin - ...")."""
     if scope.headline is None:
         return []
-    for paragraph in islice(_paragraphs_after(scope.headline), _LEAD_PARAGRAPHS):
-        mention = _leading_date(clean_text(paragraph.text_content()[:_LEAD_CHARS]))
+    paragraphs = (
+        p for block in blocks_after(scope.headline, _LEAD_SIBLINGS) for p in block.iter("p")
+    )
+    with_text = ((p, text) for p in paragraphs if (text := _opening(p)) is not None)
+    for paragraph, opening in islice(with_text, _LEAD_PARAGRAPHS):
+        mention = _leading_date(opening)
         if mention is not None and not scope.foreign(paragraph):
             return [Candidate(mention.value, "dom", "date opening a paragraph", mention.raw)]
     return []
 
 
-def _paragraphs_after(headline: HtmlElement) -> Iterator[HtmlElement]:
-    """Yield the paragraphs with text that follow the headline, also when it is wrapped in a
-    block or two of its own."""
-    start: HtmlElement | None = headline
-    for _ in range(_LEAD_LEVELS):
-        if start is None:
-            return
-        for sibling in islice(start.itersiblings(), _LEAD_SIBLINGS):
-            if isinstance(sibling.tag, str):
-                yield from (p for p in sibling.iter("p") if (p.text_content() or "").strip())
-        start = start.getparent()
+def _opening(paragraph: HtmlElement) -> str | None:
+    """Return the first ``_LEAD_CHARS`` characters of a paragraph's text, whitespace
+    collapsed, without reading the rest of a long paragraph; None when it has no text."""
+    pieces: list[str] = []
+    size = 0
+    has_text = False
+    for piece in paragraph.itertext():
+        if size < _LEAD_CHARS:
+            pieces.append(piece)
+            size += len(piece)
+        has_text = has_text or bool(piece.strip())
+        if has_text and size >= _LEAD_CHARS:
+            break
+    return clean_text("".join(pieces)[:_LEAD_CHARS]) if has_text else None
 
 
 def _in_side_column(element: HtmlElement, scope: _Scope) -> bool:
@@ -422,7 +424,7 @@ def _in_side_column(element: HtmlElement, scope: _Scope) -> bool:
 def _leading_date(text: str) -> DateMention | None:
     """Return the date a paragraph opens with, after at most a label ("Datum:")."""
     opening = _LEAD_LABEL.sub("", text, count=1)
-    mentions = read_date_line(opening[:_LEAD_CHARS])
+    mentions = read_date_line(opening)
     if mentions and not mentions[0].updated and opening.startswith(mentions[0].raw[:4]):
         return mentions[0]
     return None

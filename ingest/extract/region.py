@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import islice
 
 from lxml.html import HtmlElement
@@ -11,6 +12,7 @@ from ingest.extract.boilerplate import furniture_kind, name_words
 from ingest.extract.text import clean_text, word_set
 
 __all__ = [
+    "blocks_after",
     "find_headline",
     "find_region",
     "in_furniture",
@@ -105,6 +107,20 @@ def _region_ancestor(element: HtmlElement) -> HtmlElement | None:
         if "article" in (node.get("itemtype") or "").lower():
             return node
     return None
+
+
+def blocks_after(headline: HtmlElement, per_level: int, levels: int = 3) -> Iterator[HtmlElement]:
+    """Yield the elements that follow the headline: its next ``per_level`` siblings, then its
+    parent's and grandparent's (a headline may sit alone in a block or two of its own, the
+    by-line or the first paragraph in the block after)."""
+    start: HtmlElement | None = headline
+    for _ in range(levels):
+        if start is None:
+            return
+        for sibling in islice(start.itersiblings(), per_level):
+            if isinstance(sibling.tag, str):
+                yield sibling
+        start = start.getparent()
 
 
 def find_region(root: HtmlElement, headline: HtmlElement | None) -> HtmlElement:

@@ -16,6 +16,8 @@ from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.extract.lang import normalize_language
+
 __all__ = ["zone_of_language", "zone_of_page", "zone_of_url"]
 
 _COUNTRY_ZONES = {
@@ -80,8 +82,8 @@ def zone_of_page(url: str, languages: list[str]) -> ZoneInfo | None:
 def zone_of_language(tag: str) -> ZoneInfo | None:
     """Return the zone a language tag points to ("de", "ja-JP"), when one does. The region
     subtag is ignored: templates default to "es-ES" or "en-US" wherever the site is."""
-    language = tag.strip().replace("_", "-").lower().split("-")[0]
-    country = _LANGUAGE_COUNTRIES.get(language)
+    language = normalize_language(tag)
+    country = _LANGUAGE_COUNTRIES.get(language) if language is not None else None
     return _zone(country) if country is not None else None
 
 
