@@ -38,8 +38,8 @@ import lxml.html
 
 from ingest.errors import ParseError
 from ingest.extract import html_to_text
+from ingest.feeds.parse import parse_feed
 from ingest.model import FeedEntry, ParsedFeed
-from ingest.parse import parse_feed
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "feedparser"
 NOW = datetime(2026, 5, 1, tzinfo=UTC)

@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.model import Article, ArticleRecord, FeedSource
 from storage.db import ensure_schema, make_engine
 from storage.models import ArticleRow

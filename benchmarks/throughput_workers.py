@@ -76,11 +76,11 @@ async def floor(feed_urls: list[str], *, parse: bool, keepalive: bool) -> dict[s
 async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
     """Run every feed through ``process_feed`` and record it, as the ingest flow does."""
     from flows.settings import Settings
-    from ingest.http import Fetcher
+    from ingest.feeds.sources import load_feeds
+    from ingest.fetch.client import Fetcher
     from ingest.model import FeedSource, FeedState
     from ingest.pipeline import FeedOutcome, process_feed
     from ingest.prepare import PageWorkers
-    from ingest.sources import load_feeds
     from storage.db import ensure_schema, make_engine
     from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
 

@@ -25,15 +25,15 @@ from prefect.runtime import flow_run
 
 from flows.ingest_flow import select_feeds
 from flows.settings import Settings
-from ingest.archive import walk_archive
-from ingest.backfill import DayRange, check_source, day_range, entries_by_day, sitemap_entries
+from ingest.backfill.archive import walk_archive
+from ingest.backfill.days import DayRange, check_source, day_range, entries_by_day, sitemap_entries
+from ingest.backfill.sitemaps import discover_sitemap_urls
 from ingest.errors import FetchError, IngestError, ParseError
-from ingest.http import Fetcher
+from ingest.feeds.sources import load_feeds
+from ingest.fetch.client import Fetcher
 from ingest.model import ArticleRecord, FeedEntry, FeedSource
 from ingest.pipeline import FeedOutcome, PipelineConfig, store_entries
 from ingest.prepare import prepare_page
-from ingest.sitemaps import discover_sitemap_urls
-from ingest.sources import load_feeds
 from storage.backfill import finished_days, raw_pages_between, record_day
 from storage.db import ensure_schema, make_engine
 from storage.repository import SqlStore, sync_feeds

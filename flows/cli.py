@@ -111,7 +111,7 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     """``K/N`` as ``(K, N)``, refused unless ``0 <= K < N``."""
     if value is None:
         return None
-    from ingest.shards import check_shard
+    from ingest.feeds.shards import check_shard
 
     try:
         shard, shards = (int(part) for part in value.split("/"))
@@ -136,7 +136,7 @@ def _run_flow(what: str, run: Coroutine[Any, Any, list[dict[str, Any]]]) -> list
 
 def _check_before_starting(settings: Settings) -> None:
     """Refuse a bad feeds file or database URL before paying for Prefect's start-up."""
-    from ingest.sources import load_feeds
+    from ingest.feeds.sources import load_feeds
     from storage.db import normalize_url
 
     load_feeds(Path(settings.feeds))
@@ -221,7 +221,7 @@ def backfill(
     tags: tuple[str, ...],
 ) -> None:
     """Ingest a past period, day by day; re-running skips finished days."""
-    from ingest.backfill import day_range
+    from ingest.backfill.days import day_range
 
     with _errors_to_exit():
         day_range(since, until, today=datetime.now(UTC).date())  # refuse before any work

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flows.settings import Settings
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.errors import IngestError
 from ingest.extract.article import Extraction, collect
-from ingest.http import Fetcher
+from ingest.fetch.client import Fetcher
 from ingest.model import Article
 from storage.repository import ARTICLE_KEYS
 

@@ -23,13 +23,13 @@ from prefect.runtime import task_run
 
 from flows.settings import Settings
 from ingest.errors import ConfigError, TransientFetchError
+from ingest.feeds.shards import select_shard
+from ingest.feeds.sources import load_feeds
+from ingest.fetch.client import Fetcher
 from ingest.health import HealthCounts, health_drops
-from ingest.http import Fetcher
 from ingest.model import FeedSource, FeedState
 from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
 from ingest.prepare import PageWorkers
-from ingest.shards import select_shard
-from ingest.sources import load_feeds
 from storage.db import ensure_schema, make_engine
 from storage.health import recent_health, record_health
 from storage.leases import acquire_many, new_holder, release
@@ -150,8 +150,8 @@ async def ingest(
 ) -> list[dict[str, Any]]:
     """Fetch every selected feed once and store new articles; returns one row per feed.
 
-    With ``shard``, only the feeds of shard ``shard`` of ``shards`` (ingest.shards), so several
-    workers can split one feeds file.
+    With ``shard``, only the feeds of shard ``shard`` of ``shards``
+    (ingest.feeds.shards), so several workers can split one feeds file.
     """
     logger = get_run_logger()
     settings = Settings.load(feeds=feeds_path, database_url=database_url)

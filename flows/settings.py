@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest import __version__
 from ingest.errors import ConfigError
-from ingest.http import HttpConfig
+from ingest.fetch.client import HttpConfig
 from ingest.pipeline import PipelineConfig
 from ingest.prepare import PageWorkers, default_processes
 

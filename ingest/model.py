@@ -6,7 +6,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest.neardup import Fingerprint
+from ingest.dedup.neardup import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ingest import schedule
-from ingest.dedup import content_hash, entry_hash, linkless_key
+from ingest.dedup.keys import content_hash, entry_hash, linkless_key
 from ingest.errors import (
     ExtractError,
     FetchError,
@@ -27,7 +26,9 @@ from ingest.errors import (
     TransientFetchError,
 )
 from ingest.extract import html_to_text
-from ingest.http import Fetcher
+from ingest.feeds import schedule
+from ingest.feeds.parse import discover_feed_links, parse_feed
+from ingest.fetch.client import Fetcher
 from ingest.model import (
     Article,
     ArticleRecord,
@@ -39,7 +40,6 @@ from ingest.model import (
     SaveCounts,
     Validators,
 )
-from ingest.parse import discover_feed_links, parse_feed
 from ingest.prepare import PageWorkers
 from ingest.urls import canonicalize_url
 

@@ -30,11 +30,11 @@ from datetime import datetime
 from functools import partial
 from types import TracebackType
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
+from ingest.dedup.neardup import Fingerprint, fingerprint
 from ingest.errors import ExtractError
 from ingest.extract import extract_article
 from ingest.model import Article, FeedEntry, RawPage
-from ingest.neardup import Fingerprint, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Every article has a ``cluster_id``: the id of its cluster's representative, the earliest stored
 article of the story (``duplicate_of`` is NULL on the representative and the representative's id
 on every other member). Two articles are linked when they have the same content hash, or when
-:func:`ingest.neardup.same_story` says so and their languages do not differ. A cluster is a
+:func:`ingest.dedup.neardup.same_story` says so and their languages do not differ. A cluster is a
 connected component of those links: when a new text matches articles of two clusters, the two
 merge into the one with the smaller id. Links are symmetric and never removed, so the grouping
 does not depend on the order in which articles arrive; only which copy represents it does.
@@ -20,7 +20,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from ingest.neardup import Fingerprint, band_keys, same_language, same_story
+from ingest.dedup.neardup import Fingerprint, band_keys, same_language, same_story
 from storage.models import ArticleBandRow, ArticleRow, ArticleSignatureRow
 
 # Any constant works; it only has to be the same in every newsflow process.

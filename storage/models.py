@@ -115,7 +115,7 @@ class RawPageRow(Base):
 
 
 class ArticleSignatureRow(Base):
-    """An article's MinHash signature (``ingest.neardup``), to verify near-duplicate candidates."""
+    """An article's MinHash signature (``ingest.dedup.neardup``), to verify near-duplicates."""
 
     __tablename__ = "article_signatures"
 

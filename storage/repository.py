@@ -18,9 +18,9 @@ from sqlalchemy import Engine, Row, Select, Table, bindparam, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ingest.dedup.neardup import Fingerprint, describe_changes, fingerprint
 from ingest.errors import ConfigError
 from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
-from ingest.neardup import Fingerprint, describe_changes, fingerprint
 from storage.clusters import link_article, lock_clusters
 from storage.db import read_only
 from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow

@@ -15,12 +15,13 @@ from urllib.parse import urljoin
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ingest.decode import decode_html
 from ingest.errors import ExtractError
 from ingest.extract.authors import clean_author_names, find_authors
 from ingest.extract.body import extract_body
 from ingest.extract.candidates import Candidate
-from ingest.extract.datelines import date_from_url, find_dates
+from ingest.extract.dates.datelines import date_from_url, find_dates
+from ingest.extract.dates.published import first_date, order_published
+from ingest.extract.dates.zones import zone_of_page
 from ingest.extract.document import parse_document
 from ingest.extract.jsonld import find_jsonld
 from ingest.extract.lang import choose_language
@@ -31,12 +32,11 @@ from ingest.extract.metadata import (
     site_from_title,
     split_tags,
 )
-from ingest.extract.published import first_date, order_published
 from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.extract.region import find_headline, find_region
 from ingest.extract.text import clean_text, html_to_text
 from ingest.extract.titles import choose_titles
-from ingest.extract.zones import zone_of_page
+from ingest.fetch.decode import decode_html
 from ingest.model import Article, FeedEntry
 from ingest.urls import canonicalize_url, same_site
 

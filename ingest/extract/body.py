@@ -29,7 +29,7 @@ from ingest.extract.boilerplate import (
     name_words,
     remove_silent,
 )
-from ingest.extract.datelines import read_date_line
+from ingest.extract.dates.datelines import read_date_line
 from ingest.extract.document import select
 from ingest.extract.lead import find_lead
 from ingest.extract.measure import Stats, measure

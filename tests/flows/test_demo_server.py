@@ -29,7 +29,7 @@ from flows.demo.server import (
     load_expected,
     serve_demo_site,
 )
-from ingest.sources import load_feeds
+from ingest.feeds.sources import load_feeds
 
 LEGACY_HTML = (
     '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1256">'

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from flows.cli import main
 from flows.export_cmd import atomic_path, export_articles
 from flows.output import jsonable
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.errors import ConfigError
 from ingest.model import Article, ArticleRecord, FeedSource
 from storage.db import ensure_schema, make_engine

@@ -19,7 +19,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from ingest.http import Fetcher, HttpConfig
+from ingest.fetch.client import Fetcher, HttpConfig
 from ingest.model import FeedSource, FeedState
 from ingest.pipeline import PipelineConfig, process_feed
 from storage.db import ensure_schema, make_engine

@@ -1,4 +1,4 @@
-"""Tests for ingest.archive: archive and paging links, WordPress page URLs, and the walk.
+"""Tests for ingest.backfill.archive: archive and paging links, WordPress page URLs, and the walk.
 
 Feed documents are built by small helpers so each case shows only what it is about. The walk
 runs through the real Fetcher over an ``httpx.MockTransport``; every requested path is recorded.
@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ingest.archive import ArchiveLinks, archive_links, walk_archive, wordpress_paged_url
+from ingest.backfill.archive import ArchiveLinks, archive_links, walk_archive, wordpress_paged_url
 from ingest.errors import ParseError, PermanentFetchError, TransientFetchError
-from ingest.http import Fetcher, HttpConfig
+from ingest.fetch.client import Fetcher, HttpConfig
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 SINCE = datetime(2021, 9, 14, tzinfo=UTC)

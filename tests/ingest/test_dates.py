@@ -1,4 +1,4 @@
-"""Tests for ingest.dates: the formats feeds use, the clamps, and "never raises"."""
+"""Tests for ingest.extract.dates.parse: the formats feeds use, the clamps, and "never raises"."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.dates import EARLIEST, FUTURE_SLACK, parse_date, to_utc
+from ingest.extract.dates.parse import EARLIEST, FUTURE_SLACK, parse_date, to_utc
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 

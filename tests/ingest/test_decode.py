@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from ingest.decode import decode_html
+from ingest.fetch.decode import decode_html
 
 ARABIC = "افتتحت البلدية مكتبة عامة جديدة في وسط المدينة تضم أكثر من مئة ألف كتاب."
 RUSSIAN = "В Новосибирске в среду торжественно открыли новый мост через Обь."

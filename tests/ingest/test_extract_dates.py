@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.dates import parse_date
 from ingest.extract import extract_article
-from ingest.extract.datelines import read_date_line
-from ingest.extract.zones import zone_of_language, zone_of_url
+from ingest.extract.dates.datelines import read_date_line
+from ingest.extract.dates.parse import parse_date
+from ingest.extract.dates.zones import zone_of_language, zone_of_url
 from ingest.model import FeedEntry
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

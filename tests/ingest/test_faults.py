@@ -33,7 +33,7 @@ from faultserver import (
     FaultServer,
 )
 
-from ingest.http import Fetcher
+from ingest.fetch.client import Fetcher
 from ingest.model import FeedSource, FeedState
 from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
 from storage.db import ensure_schema, make_engine

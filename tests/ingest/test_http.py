@@ -1,4 +1,5 @@
-"""ingest/http.py: status classification, wire behaviour against loopback servers, SSRF guard.
+"""ingest/fetch/client.py: status classification, wire behaviour against
+loopback servers, SSRF guard.
 
 Wire tests run a scripted server on 127.0.0.1 (tests/ingest/loopback.py) with
 ``allow_private_networks=True``. SSRF tests keep the guard on and inject a resolver and an inner
@@ -32,7 +33,7 @@ from ingest.errors import (
     RateLimitedError,
     TransientFetchError,
 )
-from ingest.http import Fetcher, HttpConfig, Resolver, _HostPools, classify_status
+from ingest.fetch.client import Fetcher, HttpConfig, Resolver, _HostPools, classify_status
 from ingest.model import FetchResult, Validators
 
 pytestmark = pytest.mark.anyio

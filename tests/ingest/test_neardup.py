@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.neardup import (
+from ingest.dedup.neardup import (
     BANDS,
     MIN_WORDS,
     NUM_PERM,

@@ -1,4 +1,4 @@
-"""Tests for ingest.parse: fixture feeds with expectations beside them, and hostile input.
+"""Tests for ingest.feeds.parse: fixture feeds with expectations beside them, and hostile input.
 
 Each ``tests/data/feeds/<case>.<ext>`` has a ``<case>.expect.json`` naming the request (url,
 headers) and either the expected ``error`` or the expected ``feed`` fields and ``entries``
@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import ParseError
-from ingest.parse import MAX_HTML_BYTES, MAX_TITLE_CHARS, discover_feed_links, parse_feed
+from ingest.feeds.parse import MAX_HTML_BYTES, MAX_TITLE_CHARS, discover_feed_links, parse_feed
 
 FEEDS = Path(__file__).parents[1] / "data" / "feeds"
 PACKAGE = Path(__file__).parents[2] / "ingest"
@@ -113,7 +113,7 @@ import json, resource, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024**2, 1536 * 1024**2))
-from ingest.parse import parse_feed
+from ingest.feeds.parse import parse_feed
 results = {}
 for path in sys.argv[1:]:
     started = time.perf_counter()

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
+from ingest.dedup.neardup import fingerprint
 from ingest.errors import ExtractError
 from ingest.extract import extract_article
-from ingest.neardup import fingerprint
 from ingest.prepare import PageWorkers, prepare_page
 
 URL = "https://news.example.com/2026/11/28/story"

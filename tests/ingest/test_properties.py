@@ -2,7 +2,7 @@
 control characters, whatever HTML-ish input a feed sends.
 
 Two paths make plain text out of feed markup: ``ingest.extract.html_to_text`` (summaries and
-content of entries without a page) and the title cleaning of ``ingest.parse`` (titles of RSS,
+content of entries without a page) and the title cleaning of ``ingest.feeds.parse`` (titles of RSS,
 Atom and JSON Feed). Canonical URLs (test_urls.py), date clamps (test_dates.py) and titles
 from arbitrary text (test_parse.py) have their own properties; here the input is built from
 the pieces attackers and broken feeds use: tags with handlers, scripts, comments, CDATA,
@@ -20,7 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ingest.extract import html_to_text
-from ingest.parse import MAX_TITLE_CHARS, parse_feed
+from ingest.feeds.parse import MAX_TITLE_CHARS, parse_feed
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 FEED_URL = "https://outlet.example.com/rss"

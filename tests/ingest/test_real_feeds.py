@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from ingest.dates import EARLIEST
+from ingest.extract.dates.parse import EARLIEST
+from ingest.feeds.parse import parse_feed
 from ingest.model import FeedEntry, ParsedFeed
-from ingest.parse import parse_feed
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "feeds" / "files"
 NOW = datetime(2026, 5, 1, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""ingest/schedule.py: when a feed is fetched next, and when it is parked (tables of cases)."""
+"""ingest/feeds/schedule.py: when a feed is fetched next, and when it is parked
+(tables of cases)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.schedule import MAX_INTERVAL, PARK_AFTER, after_failure, after_success, cache_max_age
+from ingest.feeds.schedule import (
+    MAX_INTERVAL,
+    PARK_AFTER,
+    after_failure,
+    after_success,
+    cache_max_age,
+)
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 BASE = timedelta(minutes=15)

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.errors import ConfigError
+from ingest.feeds.shards import check_shard, select_shard, stable_hash
 from ingest.model import FeedSource
-from ingest.shards import check_shard, select_shard, stable_hash
 
 FEEDS = [FeedSource(f"https://site{i}.example/feed/{i % 7}.xml") for i in range(200)]
 

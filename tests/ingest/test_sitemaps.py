@@ -1,4 +1,4 @@
-"""Tests for ingest.sitemaps: fixture sitemaps, robots.txt, date hints, and the site walk.
+"""Tests for ingest.backfill.sitemaps: fixture sitemaps, robots.txt, date hints, and the site walk.
 
 Each ``tests/data/sitemaps/<case>.<ext>`` has a ``<case>.expect.json`` naming the URL it was
 fetched from and either the expected ``error`` or its ``children`` ([url, lastmod]) and
@@ -20,9 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ingest.errors import ParseError, TransientFetchError
-from ingest.http import Fetcher, HttpConfig
-from ingest.sitemaps import (
+from ingest.backfill.sitemaps import (
     MAX_ENTRIES,
     MAX_SITEMAP_BYTES,
     SitemapRef,
@@ -34,6 +32,8 @@ from ingest.sitemaps import (
     sitemaps_from_robots,
     url_date_hint,
 )
+from ingest.errors import ParseError, TransientFetchError
+from ingest.fetch.client import Fetcher, HttpConfig
 
 SITEMAPS = Path(__file__).parents[1] / "data" / "sitemaps"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -378,7 +378,7 @@ async def test_walk_yields_only_in_range_pages_and_skips_old_children(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     site = _news_site()
-    with caplog.at_level(logging.WARNING, logger="ingest.sitemaps"):
+    with caplog.at_level(logging.WARNING, logger="ingest.backfill.sitemaps"):
         found = await _discover(site)
     assert [item.url for item in found] == IN_RANGE
     assert found[0].title == "First of the period"

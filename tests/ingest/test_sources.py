@@ -1,4 +1,4 @@
-"""Tests for ingest.sources: feeds.toml and OPML, and the errors a person reads."""
+"""Tests for ingest.feeds.sources: feeds.toml and OPML, and the errors a person reads."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ConfigError
+from ingest.feeds.sources import load_feeds
 from ingest.model import FeedSource
-from ingest.sources import load_feeds
 
 GOOD_TOML = """\
 # Feeds newsflow ingests.

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
+from ingest.dedup.neardup import BANDS
 from ingest.errors import ConfigError
 from ingest.model import Article, ArticleRecord, FeedSource, SaveCounts
-from ingest.neardup import BANDS
 from storage.db import make_engine, upgrade
 from storage.models import ArticleBandRow, ArticleRevisionRow, ArticleSignatureRow
 from storage.repository import ArticleQuery, SqlStore, list_revisions, query_articles, sync_feeds

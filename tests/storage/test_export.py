@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.errors import ConfigError
 from ingest.model import Article, ArticleRecord, FeedSource
 from storage.export import ExportWindow, advance_watermark, open_window, read_window, watermark

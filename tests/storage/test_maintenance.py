@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.model import Article, ArticleRecord, FeedSource, RawPage
 from storage.maintenance import optimize, prune_raw_pages, raw_page_count
 from storage.repository import ArticleQuery, SqlStore, query_articles, raw_page, sync_feeds

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.model import Article, ArticleRecord, FeedSource, RawPage, SaveCounts, Validators
 from storage.repository import (
     ArticleQuery,

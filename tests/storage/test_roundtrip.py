@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.model import Article, ArticleRecord, FeedSource
 from storage.repository import ArticleQuery, SqlStore, query_articles, sync_feeds
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from ingest.dedup import content_hash
+from ingest.dedup.keys import content_hash
 from ingest.model import Article, ArticleRecord, FeedSource
 from storage.db import MIGRATIONS_DIR, upgrade
 from storage.models import Base

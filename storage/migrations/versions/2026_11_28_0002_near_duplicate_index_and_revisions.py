@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.types
-from ingest.neardup import band_keys, fingerprint
+from ingest.dedup.neardup import band_keys, fingerprint
 
 revision: str = "0002"
 down_revision: str | None = "0001"

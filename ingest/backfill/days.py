@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from ingest.backfill.sitemaps import SitemapUrl
 from ingest.errors import ConfigError
 from ingest.model import FeedEntry
-from ingest.sitemaps import SitemapUrl
 
 #: The longest backfill accepted in one run (ten years of days).
 MAX_DAYS = 3660

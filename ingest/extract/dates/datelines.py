@@ -1,9 +1,10 @@
 """Find the dates a page shows near its headline: ``<time>`` elements and visible date lines.
 
 A visible line such as "Wednesday, 15 September, 2021 - 23:51" or "Published 15 Sep 2021,
-23:51 BST" is rewritten into an unambiguous string for ``ingest.dates.parse_date``. A time
-without a zone is read as UTC (the page gives no better evidence). Day/month order of
-slashed dates ("03/04/2021") is unknowable, so those are only read when one part exceeds 12.
+23:51 BST" is rewritten into an unambiguous string for ``parse_date``
+(``ingest.extract.dates.parse``). A time without a zone is read as UTC (the page gives no
+better evidence). Day/month order of slashed dates ("03/04/2021") is unknowable, so those
+are only read when one part exceeds 12.
 A page showing no date in those places may still show one in the article's side column or at
 the head of one of its first paragraphs ("27.1.2022 - Bei der ..."): read as a last resort.
 """
@@ -21,10 +22,10 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ingest.dates import ZONE_NAMES, parse_date
 from ingest.extract.boilerplate import is_comment_section, is_related_list, name_words
 from ingest.extract.candidates import Candidate
-from ingest.extract.datewords import MONTH_NAMES, TO_ASCII_DIGITS
+from ingest.extract.dates.datewords import MONTH_NAMES, TO_ASCII_DIGITS
+from ingest.extract.dates.parse import ZONE_NAMES, parse_date
 from ingest.extract.document import select
 from ingest.extract.region import blocks_after, in_furniture, in_page_header, text_key
 from ingest.extract.text import SILENT_TAGS, clean_text, word_set

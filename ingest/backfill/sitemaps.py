@@ -28,10 +28,10 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import lxml.etree
 
-from ingest.dates import parse_date
 from ingest.errors import FetchError, ParseError, TransientFetchError
-from ingest.http import Fetcher
-from ingest.parse import parse_feed
+from ingest.extract.dates.parse import parse_date
+from ingest.feeds.parse import parse_feed
+from ingest.fetch.client import Fetcher
 from ingest.urls import canonicalize_url
 
 __all__ = [

@@ -25,8 +25,8 @@ import lxml.html
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import _sanitize_html
 
-from ingest.dates import parse_date
 from ingest.errors import ParseError
+from ingest.extract.dates.parse import parse_date
 from ingest.model import FeedEntry, ParsedFeed
 
 __all__ = ["discover_feed_links", "parse_feed"]

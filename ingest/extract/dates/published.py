@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
-from ingest.dates import parse_date
 from ingest.extract.candidates import Candidate
+from ingest.extract.dates.parse import parse_date
 
 __all__ = ["first_date", "order_published"]
 

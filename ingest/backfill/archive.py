@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import lxml.etree
 
 from ingest.errors import BlockedAddressError, ParseError, PermanentFetchError
-from ingest.http import Fetcher
+from ingest.feeds.parse import parse_feed
+from ingest.fetch.client import Fetcher
 from ingest.model import FeedEntry, FetchResult
-from ingest.parse import parse_feed
 from ingest.urls import canonicalize_url
 
 __all__ = ["ArchiveLinks", "archive_links", "walk_archive", "wordpress_paged_url"]

@@ -1,0 +1,2 @@
+"""Deduplication: identity keys and content hashes (``keys``), near-duplicate signatures
+(``neardup``)."""
