@@ -33,7 +33,8 @@ from ingest.errors import (
     RateLimitedError,
     TransientFetchError,
 )
-from ingest.fetch.client import Fetcher, HttpConfig, Resolver, _HostPools, classify_status
+from ingest.fetch.client import Fetcher, HttpConfig, Resolver, classify_status
+from ingest.fetch.pools import HostPools
 from ingest.model import FetchResult, Validators
 
 pytestmark = pytest.mark.anyio
@@ -945,7 +946,7 @@ async def test_connections_are_kept_alive_per_host_name_and_never_shared_between
 async def test_idle_host_pools_beyond_the_limit_are_closed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_HostPools, "MAX_POOLS", 2)
+    monkeypatch.setattr(HostPools, "MAX_POOLS", 2)
     async with LoopbackServer("127.0.0.1", keep_alive=True) as server:
         server.routes["/page"] = reply(200, body=b"page")
         names = FakeResolver({f"h{n}.test": ["127.0.0.1"] for n in range(4)})

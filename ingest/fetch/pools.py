@@ -1,0 +1,99 @@
+"""Keep-alive connection pools, one per host name, closed least recently used first."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+
+
+class HostPools:
+    """Keep-alive connection pools, one per host name, never shared between two names.
+
+    Once a request is pinned to its vetted address, httpcore pools connections by IP; a TLS
+    connection verified for one name must never carry a request for another name served from
+    the same IP, so every name gets a pool of its own. Reusing connections saves a TCP (and TLS)
+    handshake per page, the way browsers and miniflux do. Idle pools beyond ``MAX_POOLS`` are
+    closed, least recently used first; a pool with a request in flight is never closed.
+    ``shared`` (tests) is one transport used for every host, as given; ``new_pool`` (tests)
+    makes each host's pool.
+    """
+
+    MAX_POOLS = 256
+
+    def __init__(
+        self,
+        per_host: int,
+        *,
+        shared: httpx.AsyncBaseTransport | None = None,
+        max_pools: int | None = None,
+        new_pool: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        self._per_host = per_host
+        self._new_pool = new_pool or self._keep_alive_pool
+        self._shared = shared
+        self._max_pools = self.MAX_POOLS if max_pools is None else max_pools
+        self._pools: dict[str, httpx.AsyncBaseTransport] = {}  # least recently used first
+        self._busy: dict[str, int] = {}
+
+    def acquire(self, host: str) -> httpx.AsyncBaseTransport:
+        """The transport for ``host``, busy until :meth:`release` (after the body is read)."""
+        if self._shared is not None:
+            return self._shared
+        pool = self._pools.pop(host, None) or self._new_pool()
+        self._pools[host] = pool  # now the most recently used
+        self._busy[host] = self._busy.get(host, 0) + 1
+        return pool
+
+    def _keep_alive_pool(self) -> httpx.AsyncBaseTransport:
+        limits = httpx.Limits(
+            max_connections=self._per_host, max_keepalive_connections=self._per_host
+        )
+        return httpx.AsyncHTTPTransport(limits=limits, retries=0)
+
+    async def release(self, host: str) -> None:
+        if self._shared is not None:
+            return
+        self._busy[host] -= 1
+        if not self._busy[host]:
+            del self._busy[host]
+        await self._close_idle_beyond_limit()
+
+    async def _close_idle_beyond_limit(self) -> None:
+        if len(self._pools) <= self._max_pools:
+            return  # the usual case: no scan on every response
+        # Choose and unlink the victims before the first await: while one pool closes, other
+        # releases run, and they must neither pick the same pool nor find a pool gone that
+        # they picked (the KeyError of issue #17), nor close a pool another fetch just took.
+        excess = len(self._pools) - self._max_pools
+        victims = [h for h in self._pools if h not in self._busy][:excess]
+        closing = [self._pools.pop(host) for host in victims]
+        for pool in closing:
+            await pool.aclose()
+
+    async def aclose(self) -> None:
+        for transport in [*self._pools.values(), *([self._shared] if self._shared else [])]:
+            await transport.aclose()
+        self._pools.clear()
+
+
+class ReleasingStream(httpx.AsyncByteStream):
+    """A response body that gives its host's pool back when it is closed."""
+
+    def __init__(
+        self, stream: httpx.AsyncByteStream, release: Callable[[], Awaitable[None]]
+    ) -> None:
+        self._stream = stream
+        self._release: Callable[[], Awaitable[None]] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        release, self._release = self._release, None
+        try:
+            await self._stream.aclose()
+        finally:
+            if release is not None:
+                await release()
