@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import SplitResult, quote, unquote_plus, urljoin, urlsplit
 
-__all__ = ["canonicalize_url", "host_of", "same_site"]
+import tldextract
+
+__all__ = ["canonicalize_url", "host_of", "same_site", "site_of"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -42,22 +45,20 @@ _QUERY_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
 _HOSTNAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _MAX_HOST_CHARS = 253
 
-# Second-level public suffixes common in news URLs. A stand-in for the Public Suffix List,
-# which we do not ship: hosts under other multi-label suffixes compare by their last two labels.
-_TWO_LEVEL_SUFFIXES = frozenset(
-    {
-        "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "ltd.uk", "plc.uk", "net.uk",
-        "com.au", "net.au", "org.au", "edu.au", "gov.au", "co.nz", "net.nz", "org.nz", "govt.nz",
-        "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "go.kr", "ac.kr",
-        "com.cn", "net.cn", "org.cn", "gov.cn", "com.hk", "com.tw", "org.tw", "com.sg", "com.my",
-        "co.in", "net.in", "org.in", "gov.in", "ac.in", "com.pk", "co.id", "or.id", "co.th",
-        "com.ph", "com.vn", "co.il", "org.il", "com.tr", "gov.tr", "com.sa", "com.eg",
-        "co.za", "org.za", "gov.za", "com.ng", "co.ke", "com.br", "net.br", "org.br", "gov.br",
-        "com.ar", "com.mx", "gob.mx", "com.co", "com.pe", "com.ua", "com.pl", "co.at", "or.at",
-        "gouv.fr",
-    }
+# Hosts that give each customer a subdomain of their own but are not (yet) in the Public Suffix
+# List's private section: each tenant is its own site, as on github.io or blogspot.com.
+_SHARED_HOSTS = (
+    "wordpress.com", "substack.com", "tumblr.com", "medium.com", "ghost.io", "weebly.com",
+    "livejournal.com", "typepad.com",
 )  # fmt: skip
-_SITE_ALIASES = ("www.", "m.", "amp.")
+# The PSL snapshot bundled with tldextract, ICANN and private sections; never fetched at run time.
+_PSL = tldextract.TLDExtract(
+    cache_dir=None,
+    suffix_list_urls=(),
+    fallback_to_snapshot=True,
+    include_psl_private_domains=True,
+    extra_suffixes=_SHARED_HOSTS,
+)
 
 
 def canonicalize_url(url: str, base: str | None = None) -> str:
@@ -86,16 +87,20 @@ def host_of(url: str) -> str:
     return _canonical_host(_split(url, None)).strip("[]")
 
 
-def same_site(a: str, b: str) -> bool:
-    """Tell whether two URLs belong to the same site (registrable domain), approximately.
+def site_of(url: str) -> str:
+    """Return the site ``url`` belongs to: its registrable domain under the Public Suffix List.
 
-    Without the Public Suffix List the registrable domain is the last two host labels, or three
-    when the last two are a known second-level suffix (co.uk, com.au, co.jp...). So
-    ``www.bbc.co.uk`` and ``news.bbc.co.uk`` match, while two unrelated ``*.blogspot.com``
-    blogs also match. IP addresses match only themselves. Raises ``ValueError`` like
-    ``canonicalize_url``.
+    ``news.bbc.co.uk`` -> ``bbc.co.uk``; ``alice.github.io`` -> ``alice.github.io`` (github.io
+    is a private suffix: each tenant is a site). An IP address is its own site; a host under no
+    known suffix (``localhost``, ``news.test``) is known by its last two labels. Raises
+    ``ValueError`` like ``canonicalize_url``.
     """
-    return _site(host_of(a)) == _site(host_of(b))
+    return _site(host_of(url))
+
+
+def same_site(a: str, b: str) -> bool:
+    """Tell whether two URLs belong to the same site (see :func:`site_of`)."""
+    return site_of(a) == site_of(b)
 
 
 def _split(url: str, base: str | None) -> SplitResult:
@@ -183,15 +188,15 @@ def _is_tracking(name: str) -> bool:
     return key in _TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
 
 
+@lru_cache(maxsize=4096)
 def _site(host: str) -> str:
     try:
         return ipaddress.ip_address(host).compressed
     except ValueError:
         pass
-    for alias in _SITE_ALIASES:
-        if host.startswith(alias) and host.count(".") > 1:
-            host = host[len(alias) :]
-            break
-    labels = host.split(".")
-    keep = 3 if ".".join(labels[-2:]) in _TWO_LEVEL_SUFFIXES else 2
-    return ".".join(labels[-keep:])
+    parts = _PSL.extract_str(host)
+    if parts.suffix and parts.domain:
+        return f"{parts.domain}.{parts.suffix}"
+    if parts.suffix:  # the host is itself a public suffix (github.io)
+        return parts.suffix
+    return ".".join(host.split(".")[-2:])

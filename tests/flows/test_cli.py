@@ -42,6 +42,46 @@ def test_extract_with_base_url_and_explain() -> None:
 
 
 @pytest.mark.parametrize(
+    ("page_url", "declared", "expected"),
+    [
+        pytest.param(
+            "https://alice.github.io/post.html",
+            "https://bob.github.io/2021/real-story.html",
+            "https://alice.github.io/post.html",
+            id="another-tenant-of-a-shared-host-is-refused",
+        ),
+        pytest.param(
+            "https://alice.github.io/post.html",
+            "https://alice.github.io/2021/real-story.html",
+            "https://alice.github.io/2021/real-story.html",
+            id="the-same-tenant-is-accepted",
+        ),
+        pytest.param(
+            "https://news.example.co.uk/a",
+            "https://www.example.co.uk/story",
+            "https://www.example.co.uk/story",
+            id="same-registrable-domain-is-accepted",
+        ),
+    ],
+)
+def test_extract_canonical_only_on_the_same_site(
+    tmp_path: Path, page_url: str, declared: str, expected: str
+) -> None:
+    """Issue #14: a page cannot claim another site's article identity through rel=canonical."""
+    page = tmp_path / "page.html"
+    page.write_text(
+        f'<html><head><link rel="canonical" href="{declared}"><title>Post</title></head>'
+        "<body><article><h1>Post</h1><p>"
+        + "A paragraph of the post that is long enough to be the body. " * 8
+        + "</p></article></body></html>",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["extract", "--url", page_url, str(page)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["canonical_url"] == expected
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         pytest.param(["articles", "--since", "yesterday"], "is not an ISO date", id="bad-since"),

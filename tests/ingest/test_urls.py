@@ -226,6 +226,28 @@ def test_host_of_rejects_non_http() -> None:
             "https://MÜNCHEN.de/", "https://www.xn--mnchen-3ya.de/", True, id="idna-forms"
         ),
         pytest.param("https://localhost/", "http://localhost:8000/", True, id="single-label"),
+        # Shared hosts: every tenant is a site of its own (issue #14). The Public Suffix List's
+        # private section covers the first ones; the rest are listed in ingest/urls.py.
+        pytest.param(
+            "https://alice.github.io/", "https://bob.github.io/", False, id="github-io-tenants"
+        ),
+        pytest.param(
+            "https://www.alice.github.io/a", "https://alice.github.io/b", True, id="one-tenant"
+        ),
+        pytest.param("https://a.blogspot.com/", "https://b.blogspot.com/", False, id="blogspot"),
+        pytest.param(
+            "https://a.s3.amazonaws.com/x", "https://b.s3.amazonaws.com/x", False, id="s3-buckets"
+        ),
+        pytest.param("https://a.herokuapp.com/", "https://b.herokuapp.com/", False, id="heroku"),
+        pytest.param("https://a.wordpress.com/", "https://b.wordpress.com/", False, id="wordpress"),
+        pytest.param("https://a.substack.com/", "https://b.substack.com/", False, id="substack"),
+        pytest.param("https://a.tumblr.com/", "https://b.tumblr.com/", False, id="tumblr"),
+        pytest.param("https://a.github.io/", "https://github.io/", False, id="tenant-vs-host"),
+        # Second-level suffixes the old hand-written list did not have.
+        pytest.param("https://elpais.com.es/", "https://abc.com.es/", False, id="com-es"),
+        pytest.param("https://a.co.im/", "https://b.co.im/", False, id="co-im"),
+        pytest.param("https://www.a.gov.scot/", "https://b.gov.scot/", False, id="gov-scot"),
+        pytest.param("https://news.a.com.es/", "https://www.a.com.es/", True, id="com-es-same"),
     ],
 )
 def test_same_site(a: str, b: str, expected: bool) -> None:
