@@ -24,7 +24,6 @@ import sys
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +77,12 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
     from flows.settings import Settings
     from ingest.feeds.sources import load_feeds
     from ingest.fetch.client import Fetcher
-    from ingest.model import FeedSource, FeedState
-    from ingest.pipeline import FeedOutcome, process_feed
+    from ingest.model import FeedResult, FeedSource, FeedState
+    from ingest.pipeline import FEED_RETRIES, process_feed
     from ingest.prepare import PageWorkers
     from storage.db import ensure_schema, make_engine
-    from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
+    from storage.outcomes import record_outcome
+    from storage.repository import SqlStore, feed_states, sync_feeds
 
     settings = Settings.load(feeds=str(feeds_file), database_url=database_url)
     sources = load_feeds(feeds_file)
@@ -92,43 +92,31 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
     states = feed_states(engine, [s.url for s in sources])
     store = SqlStore(engine)
     config = settings.pipeline_config()
-    errors: list[str] = []
-
     slots = asyncio.Semaphore(settings.max_concurrency)  # feeds at once, as the flow allows
 
-    async def guarded(source: FeedSource, fetcher: Fetcher, pages: PageWorkers) -> FeedOutcome:
-        # As the flow's _guarded does: a feed that crashes is an error row, not the run's end.
-        state = states.get(source.url, FeedState(source.url))
-        try:
-            async with slots:
-                return await process_feed(
-                    source, state, fetcher=fetcher, store=store, config=config, pages=pages
-                )
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-            return FeedOutcome(source.url, status="error", error=errors[-1])
+    async def one(source: FeedSource, fetcher: Fetcher, pages: PageWorkers) -> FeedResult:
+        async with slots:
+            return await process_feed(
+                source,
+                states.get(source.url, FeedState(source.url)),
+                fetcher=fetcher,
+                store=store,
+                config=config,
+                pages=pages,
+                retry=FEED_RETRIES,
+            )
 
     started = time.perf_counter()
     async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
-        outcomes = await asyncio.gather(*(guarded(source, fetcher, pages) for source in sources))
-    for outcome in outcomes:
-        if outcome.next_fetch_at is None:
-            continue
-        update = FeedUpdate(
-            status=outcome.status,
-            fetched_at=datetime.now(UTC),
-            next_fetch_at=outcome.next_fetch_at,
-            validators=outcome.validators,
-            error=outcome.error,
-            parked=outcome.parked,
-        )
-        await asyncio.to_thread(record_feed, engine, outcome.feed_url, update)
+        results = await asyncio.gather(*(one(source, fetcher, pages) for source in sources))
+    await asyncio.to_thread(record_outcome, engine, results)  # as the flow's tasks do
     engine.dispose()
+    errors = [r.error for r in results if r.failed]
     return {
         "seconds": time.perf_counter() - started,
-        "articles": sum(o.new for o in outcomes),
-        "failed_pages": sum(o.failed_pages for o in outcomes),
-        "failed_feeds": sum(o.failed for o in outcomes),
+        "articles": sum(r.pages.new for r in results),
+        "failed_pages": sum(r.pages.failed_pages for r in results),
+        "failed_feeds": len(errors),
         "first_error": errors[0] if errors else None,
         "thread_cpu_s": thread_cpu(),
     }

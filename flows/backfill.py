@@ -8,31 +8,34 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    acreate_table_artifact,
+    aupdate_progress_artifact,
 )
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
-from flows.ingest_flow import select_feeds
+from flows.run_states import failure_note, run_state
 from flows.settings import Settings
 from ingest.backfill.archive import walk_archive
 from ingest.backfill.days import DayRange, check_source, day_range, entries_by_day, sitemap_entries
 from ingest.backfill.sitemaps import discover_sitemap_urls
+from ingest.dedup.identity import collapse_records
 from ingest.errors import FetchError, IngestError, ParseError
+from ingest.feeds.plan import select_feeds
 from ingest.feeds.sources import load_feeds
 from ingest.fetch.client import Fetcher
-from ingest.model import ArticleRecord, FeedEntry, FeedSource
-from ingest.pipeline import FeedOutcome, PipelineConfig, store_entries
+from ingest.model import ArticleRecord, FeedEntry, FeedSource, PageCounts
+from ingest.pipeline import EntriesResult, PipelineConfig, store_entries
 from ingest.prepare import prepare_page
 from storage.backfill import finished_days, raw_pages_between, record_day
 from storage.db import ensure_schema, make_engine
@@ -46,11 +49,14 @@ class BackfillFailed(IngestError):
 
 
 def backfill_run_name() -> str:
+    """``backfill-2021-09-01..2021-09-30-3f2a``: the range, and the run id's start."""
     params = flow_run.parameters
+    run = (flow_run.id or "")[:4] or "0000"
     try:
-        return "backfill-" + day_range(params["since"], params["until"], today=_today()).label()
+        label = day_range(params["since"], params["until"], today=_today()).label()
     except (IngestError, KeyError):
-        return f"backfill-{params.get('since')}..{params.get('until')}"
+        label = f"{params.get('since')}..{params.get('until')}"
+    return f"backfill-{label}-{run}"
 
 
 def _today() -> date:
@@ -95,53 +101,60 @@ async def backfill_day(
 ) -> dict[str, Any]:
     """Store one day's articles for every feed; record each feed's day as done or failed."""
     logger = get_run_logger()
-    outcomes = []
+    total = EntriesResult()
     for feed_url, entries in work.items():
-        outcome = FeedOutcome(feed_url)
         if how == "reprocess":
-            await asyncio.to_thread(_reprocess, store, feed_url, day, outcome)
+            done = await asyncio.to_thread(_reprocess, store, feed_url, day)
         else:
-            await store_entries(
-                feed_url, entries, outcome, fetcher=fetcher, store=store, config=config
+            done = await store_entries(
+                feed_url, entries, fetcher=fetcher, store=store, config=config
             )
-        failed = outcome.transient_page_failures > 0
         await asyncio.to_thread(
             record_day,
             store.engine,
             how,
             feed_url,
             day,
-            status="failed" if failed else "done",
-            new=outcome.new,
-            updated=outcome.updated,
-            failed_pages=outcome.failed_pages,
+            status="failed" if done.pages.retry_pages else "done",
+            new=done.pages.new,
+            updated=done.pages.updated,
+            failed_pages=done.pages.failed_pages,
         )
-        for warning in outcome.warnings[:20]:
+        for warning in done.warnings[:20]:
             logger.warning("%s %s: %s", day, feed_url, warning)
-        outcomes.append(outcome)
+        total += done
+    pages = total.pages
+    logger.info(
+        "%s: %d new, %d updated, %d duplicates, %d failed pages",
+        day,
+        pages.new,
+        pages.updated,
+        pages.duplicates,
+        pages.failed_pages,
+    )
     row = {
         "day": day.isoformat(),
         "feeds": len(work),
         "pages": sum(len(e) for e in work.values()),
-        "new": sum(o.new for o in outcomes),
-        "updated": sum(o.updated for o in outcomes),
-        "duplicates": sum(o.duplicates for o in outcomes),
-        "failed_pages": sum(o.failed_pages for o in outcomes),
+        "new": pages.new,
+        "updated": pages.updated,
+        "duplicates": pages.duplicates,
+        "failed_pages": pages.failed_pages,
     }
-    if any(o.transient_page_failures for o in outcomes):
-        raise BackfillFailed(f"{day}: {row['failed_pages']} pages failed for a passing reason")
+    if pages.retry_pages:
+        raise BackfillFailed(f"{day}: {pages.failed_pages} pages failed for a passing reason")
     return row
 
 
-def _reprocess(store: SqlStore, feed_url: str, day: date, outcome: FeedOutcome) -> None:
+def _reprocess(store: SqlStore, feed_url: str, day: date) -> EntriesResult:
     """Re-extract the stored raw pages of one feed's day with the current extractor."""
     records = []
+    warnings = []
     for item in raw_pages_between(store.engine, feed_url, day):
         try:
             page = prepare_page(item.body, item.url, content_type=item.content_type)
         except IngestError as exc:
-            outcome.failed_pages += 1
-            outcome.warnings.append(f"{item.url}: {exc}")
+            warnings.append(f"{item.url}: {exc}")
             continue
         records.append(
             ArticleRecord(
@@ -155,11 +168,13 @@ def _reprocess(store: SqlStore, feed_url: str, day: date, outcome: FeedOutcome) 
                 fingerprint=page.fingerprint,
             )
         )
-    saved = store.save(feed_url, records)
-    outcome.new, outcome.updated, outcome.duplicates = saved.new, saved.updated, saved.duplicates
+    batch = collapse_records(records)
+    saved = store.save(feed_url, batch.unique)
+    counts = PageCounts(duplicates=batch.collapsed, failed_pages=len(warnings)).saved(saved)
+    return EntriesResult(counts, warnings=tuple(warnings))
 
 
-@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=True)
+@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=True, persist_result=False)
 async def backfill(
     since: str,
     until: str,
@@ -167,11 +182,13 @@ async def backfill(
     feeds_path: str | None = None,
     database_url: str | None = None,
     tags: list[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> State[Any]:
     """Ingest what the feeds' sites published from ``since`` to ``until`` (inclusive UTC days).
 
     ``source``: ``sitemap`` (the sites' sitemaps), ``archive`` (paged/archived feeds) or
-    ``reprocess`` (re-extract stored pages, no network).
+    ``reprocess`` (re-extract stored pages, no network). Ends ``Completed``, ``Partial`` when
+    some days failed (run it again to retry them), or ``Failed`` when every day failed; the
+    state's data is the table of days.
     """
     logger = get_run_logger()
     days = day_range(since, until, today=_today())  # refused before any work starts
@@ -198,13 +215,12 @@ async def backfill(
         engine.dispose()
     await _publish(days, how, rows, skipped=len(days.days()) - len(rows))
     failed = [r for r in rows if r.get("status") == "failed"]
-    if failed:
-        raise BackfillFailed(
-            f"{len(failed)} of {len(rows)} days failed "
-            f"({', '.join(r['day'] for r in failed[:5])}): run the same backfill again "
-            "to retry them"
-        )
-    return rows
+    return run_state(
+        "day",
+        len(rows),
+        [failure_note(r["day"], r.get("error")) for r in failed],
+        data=rows,
+    )
 
 
 async def _run_days(
@@ -226,7 +242,7 @@ async def _run_days(
     pending_feeds = sorted({url for url, _ in pending})
     plan: Plan = {url: {} for url in pending_feeds}
     failed_feeds: dict[str, str] = {}
-    progress_id = await create_progress_artifact(
+    progress_id = await acreate_progress_artifact(
         progress=0.0, key="backfill-progress", description=f"backfill {days.label()} ({how})"
     )
     async with Fetcher(http) as fetcher:
@@ -234,8 +250,11 @@ async def _run_days(
             wanted = [s for s in sources if s.url in plan]
             states = await asyncio.gather(
                 *(
-                    discover.with_options(task_run_name=f"discover-{urlsplit(s.url).netloc}")(
-                        s, days, how, fetcher, config, return_state=True
+                    cast(
+                        Awaitable[State[dict[date, list[FeedEntry]]]],
+                        discover.with_options(task_run_name=f"discover-{urlsplit(s.url).netloc}")(
+                            s, days, how, fetcher, config, return_state=True
+                        ),
                     )
                     for s in wanted
                 )
@@ -259,7 +278,7 @@ async def _run_days(
                 row["status"] = "failed"
                 row["error"] = "; ".join(f"{u}: {e}" for u, e in failed_feeds.items())[:500]
             rows.append(row)
-            await update_progress_artifact(
+            await aupdate_progress_artifact(
                 artifact_id=progress_id, progress=100.0 * n / len(todo_days)
             )
     return rows
@@ -273,8 +292,10 @@ async def _day(
     store: SqlStore,
     config: PipelineConfig,
 ) -> dict[str, Any]:
-    state = await backfill_day.with_options(task_run_name=f"day-{day.isoformat()}")(
-        day, work, how, fetcher, store, config, return_state=True
+    day_task = backfill_day.with_options(task_run_name=f"day-{day.isoformat()}")
+    state = await cast(
+        Awaitable[State[dict[str, Any]]],
+        day_task(day, work, how, fetcher, store, config, return_state=True),
     )
     try:
         row: dict[str, Any] = await state.aresult()
@@ -288,16 +309,24 @@ async def _publish(days: DayRange, how: str, rows: list[dict[str, Any]], skipped
     columns = ("day", "status", "feeds", "pages", "new", "updated", "duplicates", "failed_pages")
     table = [{c: r.get(c) for c in (*columns, "error")} for r in rows]
     if table:
-        await create_table_artifact(
+        await acreate_table_artifact(
             table=table, key="backfill-days", description=f"backfill {days.label()} ({how})"
         )
     new = sum(int(r.get("new") or 0) for r in rows)
     failed = [r for r in rows if r.get("status") == "failed"]
-    lines = [
-        f"# Backfill {days.label()} ({how})",
+    lines = [f"# Backfill {days.label()} ({how})", ""]
+    if failed:
+        lines += [f"## {len(failed)} failed days (run the same backfill again to retry)", ""]
+        lines += [f"- {r['day']}: {r.get('error')}" for r in failed] + [""]
+    lines += [
+        "## Totals",
         "",
         f"- days run: {len(rows)}, already finished before: {skipped}",
         f"- new articles: {new}",
         f"- failed days: {len(failed)}",
     ]
-    await create_markdown_artifact(markdown="\n".join(lines), key="backfill-summary")
+    await acreate_markdown_artifact(
+        markdown="\n".join(lines),
+        key="backfill-summary",
+        description=f"backfill {days.label()} ({how}): {len(failed)} failed days, then totals",
+    )

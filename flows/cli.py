@@ -10,8 +10,9 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -95,16 +96,15 @@ def ingest(
     with _errors_to_exit():
         settings = Settings.load(feeds=feeds_path, database_url=database_url)
         _check_before_starting(settings)
-        rows = run_ingest(settings, list(tags), shard)
-    render_table(rows, FEED_TABLE_COLUMNS, title="newsflow ingest", widths={"feed": 60})
-    failed = [r for r in rows if r["status"] == "error"]
+        run = run_ingest(settings, list(tags), shard)
+    render_table(run.rows, FEED_TABLE_COLUMNS, title="newsflow ingest", widths={"feed": 60})
+    failed = [r for r in run.rows if r["status"] == "error"]
     for row in failed:
         click.echo(f"{row['feed']}: {row['error']}", err=True)
-    attempted = [r for r in rows if r["status"] not in ("parked", "skipped")]
-    if attempted and len(failed) == len(attempted):
-        _fail(f"every feed failed ({len(failed)} of {len(rows)})")
+    if run.failed:
+        _fail(run.message)
     if fail_on_error and failed:
-        _fail(f"{len(failed)} of {len(rows)} feeds failed")
+        _fail(f"{len(failed)} of {len(run.rows)} feeds failed")
 
 
 def _parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -124,14 +124,35 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     return shard, shards
 
 
-def _run_flow(what: str, run: Coroutine[Any, Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Run a flow to its end; an unexpected crash becomes an IngestError saying so (exit 1)."""
+@dataclass(frozen=True, slots=True)
+class FlowRun:
+    """How a flow run ended, as the command line reports it."""
+
+    state_name: str
+    message: str
+    failed: bool  # FAILED or CRASHED: the run did not do its job (exit 1)
+    rows: list[dict[str, Any]]
+
+
+def _run_flow(what: str, run: Awaitable[Any]) -> FlowRun:
+    """Run a flow to its end and read its final state and table; a crash says why (exit 1)."""
+
+    async def until_done() -> tuple[Any, Any]:
+        state = await run
+        return state, await state.aresult(raise_on_failure=False)
+
     try:
-        return asyncio.run(run)
+        state, data = asyncio.run(until_done())
     except IngestError:
         raise
     except Exception as exc:  # the pipeline itself broke: say why
         raise IngestError(f"the {what} failed: {type(exc).__name__}: {exc}") from exc
+    return FlowRun(
+        state.name or state.type.value,
+        state.message or "",
+        state.is_failed() or state.is_crashed(),
+        data if isinstance(data, list) else [],
+    )
 
 
 def _check_before_starting(settings: Settings) -> None:
@@ -143,14 +164,30 @@ def _check_before_starting(settings: Settings) -> None:
     normalize_url(settings.database_url)
 
 
+class _ProgressReporter:
+    """Follows an ingest run for the command line: a progress bar, and the table's rows."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.bar = progress.add_task("starting Prefect…", total=None)
+
+    def planned(self, feeds: int) -> None:
+        self.progress.update(self.bar, total=feeds, description="feeds")
+
+    def finished(self, row: Mapping[str, Any]) -> None:
+        if row["status"] not in ("parked", "skipped"):
+            description = f"{str(row['feed'])[:50]} {row['status']}"
+            self.progress.update(self.bar, advance=1, description=description)
+
+
 def run_ingest(
     settings: Settings, tags: list[str], shard: tuple[int, int] | None = None
-) -> list[dict[str, Any]]:
-    """Run the ingest flow with a live progress display; return its per-feed rows."""
+) -> FlowRun:
+    """Run the ingest flow with a live progress display; say how it ended, with its rows."""
     _prefect_defaults()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows import ingest_flow as ingest_module
+    from flows.ingest_flow import ingest as ingest_flow
 
     with Progress(
         TextColumn("[bold]ingest[/bold] {task.description}"),
@@ -160,28 +197,18 @@ def run_ingest(
         console=stderr,
         transient=True,
     ) as progress:
-        bar = progress.add_task("starting Prefect…", total=None)
-
-        def planned(n: int) -> None:
-            progress.update(bar, total=n, description="feeds")
-
-        def done(outcome: Any) -> None:
-            progress.update(bar, advance=1, description=f"{outcome.feed_url[:50]} {outcome.status}")
-
-        ingest_module.plan_listener, ingest_module.progress_listener = planned, done
-        try:
-            return _run_flow(
-                "ingest run",
-                ingest_module.ingest(
-                    feeds_path=str(settings.feeds),
-                    database_url=settings.database_url,
-                    tags=tags or None,
-                    shard=shard[0] if shard else None,
-                    shards=shard[1] if shard else 1,
-                ),
-            )
-        finally:
-            ingest_module.plan_listener = ingest_module.progress_listener = None
+        return _run_flow(
+            "ingest run",
+            ingest_flow(
+                feeds_path=str(settings.feeds),
+                database_url=settings.database_url,
+                tags=tags or None,
+                shard=shard[0] if shard else None,
+                shards=shard[1] if shard else 1,
+                reporter=_ProgressReporter(progress),
+                return_state=True,
+            ),
+        )
 
 
 # --- backfill / serve -------------------------------------------------------------------------
@@ -230,7 +257,7 @@ def backfill(
         _prefect_defaults()
         from flows.backfill import backfill as backfill_flow
 
-        rows = _run_flow(
+        run = _run_flow(
             "backfill",
             backfill_flow(
                 since=since,
@@ -239,12 +266,17 @@ def backfill(
                 feeds_path=str(settings.feeds),
                 database_url=settings.database_url,
                 tags=list(tags) or None,
+                return_state=True,
             ),
         )
-    if rows:
-        render_table(rows, BACKFILL_COLUMNS, title="newsflow backfill")
-    else:
+    if run.rows:
+        render_table(run.rows, BACKFILL_COLUMNS, title="newsflow backfill")
+    elif not run.failed:
         click.echo("nothing to do: every day of the range is already done", err=True)
+    from flows.run_states import PARTIAL
+
+    if run.failed or run.state_name == PARTIAL:  # a failed day: run the same backfill again
+        _fail(run.message)
 
 
 @main.command()
@@ -539,8 +571,10 @@ def demo(keep: str | None) -> None:
         os.environ["NEWSFLOW_ALLOW_PRIVATE_NETWORKS"] = "true"  # the site is on 127.0.0.1
         with _errors_to_exit():
             settings = Settings.load(feeds=str(feeds_file), database_url=f"sqlite:///{db_path}")
-            rows = run_ingest(settings, [])
-        render_table(rows, FEED_TABLE_COLUMNS, title="newsflow demo: ingest", widths={"feed": 60})
+            run = run_ingest(settings, [])
+        render_table(
+            run.rows, FEED_TABLE_COLUMNS, title="newsflow demo: ingest", widths={"feed": 60}
+        )
         from storage.db import make_engine
         from storage.repository import ArticleQuery, query_articles
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron, Interval
+from prefect.types.entrypoint import EntrypointType
 
 from flows.backfill import backfill
 from flows.ingest_flow import ingest

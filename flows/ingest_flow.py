@@ -1,6 +1,13 @@
-"""The ``ingest`` flow: one Prefect task per feed (never per article), artifacts per run.
+"""The ``ingest`` flow: fetch the feeds that are due, store their new articles, say how it went.
 
-The flow only orchestrates: every stage is a plain function in ``ingest/`` or ``storage/``.
+The flow only orchestrates: which feeds to fetch is :func:`ingest.feeds.plan.plan_run`, one
+feed is :func:`ingest.pipeline.process_feed`, recording it is
+:func:`storage.outcomes.record_outcome`. Each unit of work is a Prefect task: one feed, or
+whole sites packed together when a run has more feeds than ``NEWSFLOW_MAX_TASKS``, so a run of
+10,000 feeds costs a hundred task runs, not ten thousand. A task whose feed failed ends
+FAILED (a red bar in the run's timeline) after its outcome is recorded; the run ends
+``Completed``, ``Partial`` or ``Failed`` (``flows.run_states``).
+
 (The module is not called ``flows/ingest.py``: Prefect puts a flow file's folder on sys.path
 when a worker loads it, and that name would then shadow the ``ingest`` package.)
 """
@@ -8,138 +15,203 @@ when a worker loads it, and that name would then shadow the ``ingest`` package.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+import math
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from prefect import flow, get_run_logger, tags, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import State, flow, get_run_logger, tags, task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
-from prefect.runtime import task_run
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
 
+from flows.run_states import failure_note, run_state
 from flows.settings import Settings
-from ingest.errors import ConfigError, TransientFetchError
-from ingest.feeds.shards import select_shard
+from ingest.feeds.plan import RunPlan, UnitOfWork, plan_run, units_of_work
 from ingest.feeds.sources import load_feeds
 from ingest.fetch.client import Fetcher
-from ingest.health import HealthCounts, health_drops
-from ingest.model import FeedSource, FeedState
-from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
+from ingest.model import FeedResult, FeedSource, FeedState, FeedStatus
+from ingest.pipeline import FEED_RETRIES, PipelineConfig, process_feed
 from ingest.prepare import PageWorkers
 from storage.db import ensure_schema, make_engine
-from storage.health import recent_health, record_health
 from storage.leases import acquire_many, new_holder, release
-from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
+from storage.outcomes import record_outcome
+from storage.repository import SqlStore, feed_states, sync_feeds
 
-FEED_RETRIES = 2
-#: Set by the command line to show live progress; called with each finished feed.
-progress_listener: Callable[[FeedOutcome], None] | None = None
-#: Set by the command line to learn how many feeds a run will fetch.
-plan_listener: Callable[[int], None] | None = None
-
-
-def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a feed only when it failed for a reason that may pass (not 4xx, not parse).
-
-    Prefect hands the raised exception over as the failed state's data.
-    """
-    return isinstance(state.data, TransientFetchError)
-
-
-@task(
-    name="ingest-feed",
-    retries=FEED_RETRIES,
-    retry_delay_seconds=[2, 4],
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_transient,
-    cache_policy=NONE,
+#: Columns of the ``ingest-feeds`` artifact, what a person scans first leading.
+ARTIFACT_COLUMNS = (
+    "name",
+    "status",
+    "error",
+    "new",
+    "feed",
+    "updated",
+    "duplicates",
+    "failed_pages",
+    "seconds",
+    "health",
 )
-async def ingest_feed(
-    source: FeedSource,
-    state: FeedState,
-    fetcher: Fetcher,
-    store: SqlStore,
-    config: PipelineConfig,
-    pages: PageWorkers,
-) -> FeedOutcome:
-    """Fetch one feed and store its new articles, then record the feed's state."""
+SHORT_ERROR = 80
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+class RunReporter(Protocol):
+    """Who wants to follow a run as it goes (the command line's progress bar)."""
+
+    def planned(self, feeds: int) -> None:
+        """The run will fetch this many feeds."""
+
+    def finished(self, row: Mapping[str, Any]) -> None:
+        """One feed is done (or listed without a fetch): its row of the run's table."""
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """What the run's tasks report back: one row per feed, and any crash of newsflow's code."""
+
+    reporter: RunReporter | None
+    results: list[FeedResult] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
+
+    def add(self, result: FeedResult, drops: Sequence[str] = ()) -> None:
+        row = feed_row(result, drops)
+        self.results.append(result)
+        self.rows.append(row)
+        if self.reporter is not None:
+            self.reporter.finished(row)
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedRun:
+    """What every task of one flow run shares."""
+
+    fetcher: Fetcher
+    store: SqlStore
+    config: PipelineConfig
+    pages: PageWorkers
+    states: Mapping[str, FeedState]
+    feed_slots: asyncio.Semaphore  # feeds processed at once, across all tasks
+    ledger: _Ledger
+
+    async def feed(self, source: FeedSource) -> FeedResult:
+        async with self.feed_slots:
+            return await process_feed(
+                source,
+                self.states.get(source.url, FeedState(source.url)),
+                fetcher=self.fetcher,
+                store=self.store,
+                config=self.config,
+                pages=self.pages,
+                retry=FEED_RETRIES,
+            )
+
+
+@task(name="ingest-feeds", cache_policy=NONE)
+async def ingest_feeds(unit: UnitOfWork, run: _FeedRun) -> State[Any]:
+    """Fetch a unit's feeds, store their articles, record each outcome; FAILED if one failed.
+
+    A feed failure is recorded (database, run table) before the task ends FAILED, and never
+    stops the unit's other feeds. An exception from newsflow's own code is a crash, not a feed
+    failure: the others are still recorded, then the task raises it (traceback in the log).
+    """
     logger = get_run_logger()
-    outcome = await process_feed(
-        source, state, fetcher=fetcher, store=store, config=config, pages=pages
-    )
-    last_try = (task_run.run_count or 1) > FEED_RETRIES
-    if outcome.failed and outcome.transient and not outcome.retry_after and not last_try:
-        logger.warning("%s: %s (will retry)", source.url, outcome.error)
-        raise TransientFetchError(outcome.error or "transient failure", url=source.url)
-    drops = await asyncio.to_thread(_record, store, outcome)
+    outcomes = await asyncio.gather(*(run.feed(s) for s in unit.feeds), return_exceptions=True)
+    results = [o for o in outcomes if isinstance(o, FeedResult)]
+    drops = await asyncio.to_thread(record_outcome, run.store.engine, results)
+    for result in results:
+        _report(logger, result, drops.get(result.feed_url, ()))
+        run.ledger.add(result, drops.get(result.feed_url, ()))
+    crashes = [
+        (s, o) for s, o in zip(unit.feeds, outcomes, strict=True) if isinstance(o, BaseException)
+    ]
+    for source, exc in crashes:
+        if not isinstance(exc, Exception):
+            raise exc  # cancelled: the run is being stopped
+        logger.error("newsflow failed on %s", source.url, exc_info=exc)
+        run.ledger.crashes.append(f"{source.url}: {type(exc).__name__}: {exc}")
+    if crashes:
+        raise crashes[0][1]
+    failed = [r for r in results if r.failed]
+    if failed:
+        return Failed(message=_failures_message(failed, len(results)))
+    return Completed(message=f"{len(results)} ok")
+
+
+def _failures_message(failed: Sequence[FeedResult], of: int) -> str:
+    if of == 1:
+        return f"{_where(failed[0].feed_url)}: {failed[0].error}"
+    notes = ", ".join(failure_note(_where(r.feed_url), r.error) for r in failed[:3])
+    return f"{len(failed)} of {of} feeds failed: {notes}" + (", ..." if len(failed) > 3 else "")
+
+
+def _report(
+    logger: logging.Logger | logging.LoggerAdapter[Any], result: FeedResult, drops: Sequence[str]
+) -> None:
+    """The feed's log lines and events: what people read in the UI and build automations on."""
+    url = result.feed_url
+    for warning in result.warnings[:20]:
+        logger.warning("%s: %s", url, warning)
     for drop in drops:
-        logger.warning("extraction health: %s: %s", source.url, drop)
+        logger.warning("extraction health: %s: %s", url, drop)
         emit_event(
             event="newsflow.extraction-health.dropped",
-            resource={"prefect.resource.id": f"newsflow.feed.{source.url}"},
-            payload={"feed": source.url, "problem": drop},
+            resource={"prefect.resource.id": f"newsflow.feed.{url}"},
+            payload={"feed": url, "problem": drop},
         )
-    outcome.health_warnings = drops
-    for warning in outcome.warnings[:20]:
-        logger.warning("%s: %s", source.url, warning)
-    if outcome.failed:
-        logger.warning("%s failed: %s", source.url, outcome.error)
-    else:
+    if not result.failed:
+        pages = result.pages
         logger.info(
             "%s: %s, %d new, %d updated, %d duplicates, %d failed pages",
-            source.url,
-            outcome.status,
-            outcome.new,
-            outcome.updated,
-            outcome.duplicates,
-            outcome.failed_pages,
+            url,
+            result.status.value,
+            pages.new,
+            pages.updated,
+            pages.duplicates,
+            pages.failed_pages,
         )
-    if progress_listener is not None:
-        progress_listener(outcome)
-    return outcome
-
-
-def _record(store: SqlStore, outcome: FeedOutcome) -> list[str]:
-    """Record the feed's state and this run's extraction health; return health drops."""
-    if outcome.next_fetch_at is None:
-        return []
-    now = HealthCounts(outcome.extracted, outcome.with_date, outcome.with_author, outcome.long_body)
-    drops = health_drops(now, recent_health(store.engine, outcome.feed_url))
-    record_health(store.engine, outcome.feed_url, datetime.now(UTC), now)
-    record_feed(
-        store.engine,
-        outcome.feed_url,
-        FeedUpdate(
-            status=outcome.status,
-            fetched_at=datetime.now(UTC),
-            next_fetch_at=outcome.next_fetch_at,
-            validators=outcome.validators,
-            error=outcome.error,
-            parked=outcome.parked,
-        ),
+        return
+    logger.warning("%s failed: %s", url, result.error)
+    emit_event(
+        event="newsflow.feed.failed",
+        resource={"prefect.resource.id": f"newsflow.feed.{url}", "prefect.resource.name": url},
+        payload={
+            "feed": url,
+            "error_class": result.error_kind,
+            "message": result.error,
+            "consecutive_failures": result.failures_in_a_row,
+        },
     )
-    return drops
-
-
-def lease_name(feed_url: str) -> str:
-    return f"feed:{feed_url}"
+    if result.update is not None and result.update.parked:
+        logger.warning("%s is parked: run `newsflow feeds reset %s` once it is fixed", url, url)
+        emit_event(
+            event="newsflow.feed.parked",
+            resource={"prefect.resource.id": f"newsflow.feed.{url}", "prefect.resource.name": url},
+            payload={
+                "feed": url,
+                "message": result.error,
+                "consecutive_failures": result.failures_in_a_row,
+            },
+        )
 
 
 def run_name() -> str:
-    return "ingest-" + datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    """``ingest-2026-11-28T10:15Z-3f2a``: the time, and the run id's start to tell apart two
+    runs of one minute."""
+    return f"ingest-{datetime.now(UTC):%Y-%m-%dT%H:%MZ}-{_run_id()}"
 
 
-def select_feeds(sources: list[FeedSource], tags: list[str] | None) -> list[FeedSource]:
-    """Enabled feeds, restricted to those carrying any of ``tags`` when given."""
-    wanted = set(tags or [])
-    return [s for s in sources if s.enabled and (not wanted or wanted & set(s.tags))]
+def _run_id() -> str:
+    return (flow_run.id or "")[:4] or "0000"
 
 
-@flow(name="ingest", flow_run_name=run_name, log_prints=True)
+@flow(name="ingest", flow_run_name=run_name, log_prints=True, persist_result=False)
 async def ingest(
     feeds_path: str | None = None,
     database_url: str | None = None,
@@ -147,145 +219,165 @@ async def ingest(
     only_due: bool = False,
     shard: int | None = None,
     shards: int = 1,
-) -> list[dict[str, Any]]:
-    """Fetch every selected feed once and store new articles; returns one row per feed.
+    reporter: Any = None,
+) -> State[Any]:
+    """Fetch every selected feed once and store new articles; the state's data is the table.
 
-    With ``shard``, only the feeds of shard ``shard`` of ``shards``
-    (ingest.feeds.shards), so several workers can split one feeds file.
+    With ``shard``, only the feeds of shard ``shard`` of ``shards`` (ingest.feeds.shards), so
+    several workers can split one feeds file. ``only_due`` skips feeds whose next fetch has
+    not come (scheduled runs). ``reporter`` (a :class:`RunReporter`; the command line's
+    progress bar) hears of each feed as it finishes.
     """
     logger = get_run_logger()
     settings = Settings.load(feeds=feeds_path, database_url=database_url)
-    sources = select_feeds(load_feeds(Path(settings.feeds)), tags)
-    if not sources:
-        raise ConfigError(
-            f"no enabled feeds in {settings.feeds}" + (f" with tags {tags}" if tags else "")
-        )
-    if shard is not None:
-        selected = len(sources)
-        sources = select_shard(sources, shard, shards)
-        if not sources:  # more shards than feeds: nothing to do is not an error
-            logger.info("shard %d/%d has none of the %d feeds", shard, shards, selected)
-            return []
+    sources = [s for s in load_feeds(Path(settings.feeds)) if s.enabled]
+    ledger = _Ledger(reporter)
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)
         sync_feeds(engine, sources)
         states = feed_states(engine, [s.url for s in sources])
-        now = datetime.now(UTC)
-        outcomes: list[FeedOutcome] = []
-        runnable: list[FeedSource] = []
-        for source in sources:
-            state = states.get(source.url, FeedState(source.url))
-            if state.parked:
-                outcomes.append(
-                    FeedOutcome(
-                        source.url,
-                        source.name,
-                        status="parked",
-                        error="parked after repeated failures: run `newsflow feeds reset URL`",
-                    )
-                )
-            elif only_due and state.next_fetch_at and state.next_fetch_at > now:
-                continue
-            else:
-                runnable.append(source)
+        plan = plan_run(
+            sources,
+            states,
+            datetime.now(UTC),
+            tags=tags,
+            only_due=only_due,
+            shard=(shard, shards) if shard is not None else None,
+        )
         holder = new_holder()
-        held = acquire_many(engine, [lease_name(s.url) for s in runnable], holder)
-        for source in runnable:
-            if lease_name(source.url) not in held:
-                logger.info("%s is being fetched by another run: skipped", source.url)
-                outcomes.append(FeedOutcome(source.url, source.name, status="skipped"))
-        runnable = [s for s in runnable if lease_name(s.url) in held]
-        if plan_listener is not None:
-            plan_listener(len(runnable))
-        store = SqlStore(engine)
-        config = settings.pipeline_config()
+        held = acquire_many(engine, [_lease(s.url) for s in plan.fetch], holder)
+        plan = plan.leased_elsewhere([s.url for s in plan.fetch if _lease(s.url) not in held])
+        _log_plan(logger, plan, shard, shards)
+        if reporter is not None:
+            reporter.planned(len(plan.fetch))
+        for result in plan.unfetched_results():
+            ledger.add(result)
         try:
-            # At most as many feeds at once as requests: more would only hold their downloaded
-            # pages in memory while they wait for a request slot or an extraction worker.
-            feeds_at_once = asyncio.Semaphore(settings.max_concurrency)
-            async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
-                outcomes += await asyncio.gather(
-                    *(
-                        _guarded(
-                            s,
-                            states.get(s.url, FeedState(s.url)),
-                            _FeedRun(fetcher, store, config, pages, feeds_at_once),
-                        )
-                        for s in runnable
-                    )
-                )
+            await _fetch_all(plan, states, settings, SqlStore(engine), ledger)
         finally:
             release(engine, held, holder)
     finally:
         engine.dispose()
-    rows = [_row(o) for o in outcomes]
-    await _publish(rows)
-    failed = [o for o in outcomes if o.failed]
-    if failed:
-        logger.warning("%d of %d feeds failed", len(failed), len(outcomes))
-    return rows
+    await _publish(ledger.rows)
+    attempted = [r for r in ledger.results if r.status.attempted]
+    failed = [r for r in attempted if r.failed]
+    return run_state(
+        "feed",
+        len(attempted),
+        [failure_note(_where(r.feed_url), r.error) for r in failed],
+        broke=(
+            f"{len(ledger.crashes)} feeds hit an error in newsflow itself, e.g. "
+            f"{ledger.crashes[0]} (traceback in the log)"
+            if ledger.crashes
+            else None
+        ),
+        data=ledger.rows,
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class _FeedRun:
-    """What every feed's task of one flow run shares."""
-
-    fetcher: Fetcher
-    store: SqlStore
-    config: PipelineConfig
-    pages: PageWorkers
-    slots: asyncio.Semaphore  # feeds processed at once
-
-
-async def _guarded(source: FeedSource, state: FeedState, run: _FeedRun) -> FeedOutcome:
-    """Run one feed's task when a slot is free; a crash becomes its error row, not the run's."""
-    try:
-        # The task run starts once the feed has a slot, so the UI shows waiting feeds as such.
-        async with run.slots:
-            with tags(*source.tags):  # the feed's tags on its task run, for filtering in the UI
-                return await ingest_feed.with_options(task_run_name=task_name(source))(
-                    source, state, run.fetcher, run.store, run.config, run.pages
-                )
-    except Exception as exc:  # a bug or a retried-out transient error: record, don't stop
-        return FeedOutcome(
-            source.url, source.name, status="error", error=str(exc) or type(exc).__name__
+async def _fetch_all(
+    plan: RunPlan,
+    states: Mapping[str, FeedState],
+    settings: Settings,
+    store: SqlStore,
+    ledger: _Ledger,
+) -> None:
+    """Run every unit of work, a few at a time; a unit that fails never stops the others."""
+    if not plan.fetch:
+        return
+    units = units_of_work(plan.fetch, settings.max_tasks)
+    per_unit = math.ceil(len(plan.fetch) / len(units))
+    # Enough units at once to keep every feed slot busy, few enough that units finish in turn
+    # (the run page then shows progress) and no feed holds pages while waiting for a slot.
+    unit_slots = asyncio.Semaphore(max(2, math.ceil(settings.max_concurrency / per_unit) + 1))
+    async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
+        run = _FeedRun(
+            fetcher,
+            store,
+            settings.pipeline_config(),
+            pages,
+            states,
+            asyncio.Semaphore(settings.max_concurrency),
+            ledger,
         )
+        await asyncio.gather(*(_run_unit(unit, run, unit_slots) for unit in units))
 
 
-def task_name(source: FeedSource) -> str:
-    """A readable task-run name: the feed's host and path."""
-    parsed = urlsplit(source.url)
-    return f"feed-{parsed.netloc}{parsed.path}"[:120]
+async def _run_unit(unit: UnitOfWork, run: _FeedRun, slots: asyncio.Semaphore) -> None:
+    # The task run starts once the unit has a slot, so the UI shows waiting units as such.
+    async with slots:
+        one_feed = unit.feeds[0].tags if len(unit.feeds) == 1 else ()
+        with tags(*one_feed):  # a feed's tags on its task run, for filtering in the UI
+            feeds_task = ingest_feeds.with_options(task_run_name=unit.name)
+            await cast(Awaitable[State[Any]], feeds_task(unit, run, return_state=True))
 
 
-def _row(outcome: FeedOutcome) -> dict[str, Any]:
+def _log_plan(logger: Logger, plan: RunPlan, shard: int | None, shards: int) -> None:
+    if shard is not None and plan.other_shards:
+        logger.info(
+            "shard %d/%d: %d feeds of other shards left out", shard, shards, plan.other_shards
+        )
+    for source in plan.leased:
+        logger.info("%s is being fetched by another run: skipped", source.url)
+    if plan.not_due:
+        logger.info("%d feeds are not due yet", len(plan.not_due))
+
+
+def _lease(feed_url: str) -> str:
+    return f"feed:{feed_url}"
+
+
+def _where(url: str) -> str:
+    """A feed as people name it in a message: host and path."""
+    parsed = urlsplit(url)
+    return f"{parsed.netloc}{parsed.path}"
+
+
+def feed_row(result: FeedResult, drops: Sequence[str] = ()) -> dict[str, Any]:
+    """One feed's row of the run's table (artifact and command line)."""
+    pages = result.pages
     return {
-        "feed": outcome.feed_url,
-        "name": outcome.name,
-        "status": outcome.status,
-        "new": outcome.new,
-        "updated": outcome.updated,
-        "duplicates": outcome.duplicates,
-        "failed_pages": outcome.failed_pages,
-        "error": outcome.error,
-        "seconds": outcome.seconds,
-        "health": "; ".join(outcome.health_warnings) or None,
+        "name": result.name or _where(result.feed_url),
+        "status": result.status.value,
+        "error": result.error,
+        "new": pages.new,
+        "feed": result.feed_url,
+        "updated": pages.updated,
+        "duplicates": pages.duplicates,
+        "failed_pages": pages.failed_pages,
+        "seconds": result.seconds,
+        "health": "; ".join(drops) or None,
     }
 
 
-async def _publish(rows: list[dict[str, Any]]) -> None:
-    """The run's table artifact (one row per feed) and markdown summary."""
-    await create_table_artifact(
-        table=rows, key="ingest-feeds", description="One row per feed: outcome of this run"
+def _failed_first(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    order = {FeedStatus.FAILED.value: 0, FeedStatus.PARKED.value: 1}
+    return sorted(rows, key=lambda r: order.get(r["status"], 2))
+
+
+async def _publish(rows: Sequence[Mapping[str, Any]]) -> None:
+    """The run's table artifact (one row per feed, failures first) and its summary."""
+    table = [
+        {c: (_short(r[c]) if c == "error" else r[c]) for c in ARTIFACT_COLUMNS}
+        for r in _failed_first(rows)
+    ]
+    await acreate_table_artifact(
+        table=table,
+        key="ingest-feeds",
+        description="One row per feed, failed feeds first; full errors in ingest-summary",
     )
+    failed = [r for r in rows if r["status"] == FeedStatus.FAILED.value]
+    parked = [r for r in rows if r["status"] == FeedStatus.PARKED.value]
     totals = {
         k: sum(int(r[k]) for r in rows) for k in ("new", "updated", "duplicates", "failed_pages")
     }
-    failed = [r for r in rows if r["status"] == "error"]
-    parked = [r for r in rows if r["status"] == "parked"]
-    lines = [
-        "# Ingest summary",
+    lines = ["# Ingest summary", ""]
+    if failed:
+        lines += [f"## {len(failed)} failed feeds", ""]
+        lines += [f"- **{r['name']}** ({r['feed']}): {r['error']}" for r in failed] + [""]
+    lines += [
+        "## Totals",
         "",
         f"- feeds: {len(rows)} ({len(failed)} failed, {len(parked)} parked)",
         f"- new articles: {totals['new']}",
@@ -293,8 +385,17 @@ async def _publish(rows: list[dict[str, Any]]) -> None:
         f"- duplicates: {totals['duplicates']}",
         f"- failed pages: {totals['failed_pages']}",
     ]
-    if failed:
-        lines += ["", "## Failed feeds", ""] + [f"- {r['feed']}: {r['error']}" for r in failed]
     if parked:
-        lines += ["", "## Parked feeds", ""] + [f"- {r['feed']}" for r in parked]
-    await create_markdown_artifact(markdown="\n".join(lines), key="ingest-summary")
+        lines += ["", "## Parked feeds (`newsflow feeds reset URL`)", ""]
+        lines += [f"- {r['feed']}" for r in parked]
+    await acreate_markdown_artifact(
+        markdown="\n".join(lines),
+        key="ingest-summary",
+        description=f"{len(failed)} failed of {len(rows)} feeds, then totals",
+    )
+
+
+def _short(error: str | None) -> str | None:
+    if error is None or len(error) <= SHORT_ERROR:
+        return error
+    return error[: SHORT_ERROR - 1] + "…"

@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
 
 from flows.settings import Settings
 from storage.db import ensure_schema, make_engine
@@ -15,7 +16,8 @@ from storage.repository import list_feeds
 
 
 def maintenance_run_name() -> str:
-    return "maintenance-" + datetime.now(UTC).strftime("%Y-%m-%d")
+    """``maintenance-2026-11-28-3f2a``: the day, and the run id's start."""
+    return f"maintenance-{datetime.now(UTC):%Y-%m-%d}-{(flow_run.id or '')[:4] or '0000'}"
 
 
 @flow(name="maintenance", flow_run_name=maintenance_run_name, log_prints=True)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_redirects: int = Field(5, ge=0, le=20)
     per_host_concurrency: int = Field(2, ge=1, le=64)
     max_concurrency: int = Field(16, ge=1, le=512)
+    #: Task runs an ingest makes at most: one per feed up to this, feeds grouped by site beyond.
+    max_tasks: int = Field(100, ge=1, le=10_000)
     fetch_interval_minutes: float = Field(15.0, gt=0, le=1440)
     raw_page_retention_days: int = Field(90, ge=0)
     #: Processes that extract pages during an ingest; None: one per core, 0: threads only.

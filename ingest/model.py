@@ -5,8 +5,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from ingest.dedup.neardup import Fingerprint
+from ingest.health import HealthCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,78 @@ class SaveCounts:
             self.updated + other.updated,
             self.duplicates + other.duplicates,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PageCounts:
+    """What became of the entries of one feed (or one backfill day): stored, known, failed."""
+
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0  # stored already (unchanged), or another copy within the batch
+    failed_pages: int = 0  # pages that could not be fetched or extracted
+    retry_pages: int = 0  # of those, failed for a reason that may pass (worth a refetch)
+
+    def __add__(self, other: PageCounts) -> PageCounts:
+        return PageCounts(
+            self.new + other.new,
+            self.updated + other.updated,
+            self.duplicates + other.duplicates,
+            self.failed_pages + other.failed_pages,
+            self.retry_pages + other.retry_pages,
+        )
+
+    def saved(self, counts: SaveCounts) -> PageCounts:
+        """These counts plus what the store did with a batch."""
+        return self + PageCounts(counts.new, counts.updated, counts.duplicates)
+
+
+class FeedStatus(StrEnum):
+    """How one feed's turn in a run ended; the first three are also ``feeds.last_status``."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    FAILED = "error"
+    PARKED = "parked"  # not fetched: parked after repeated failures, until `feeds reset`
+    SKIPPED = "skipped"  # not fetched: another run holds the feed's lease
+
+    @property
+    def attempted(self) -> bool:
+        """Whether the feed was fetched in this run (a parked or skipped feed was not)."""
+        return self not in (FeedStatus.PARKED, FeedStatus.SKIPPED)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What the feeds table records after one fetch of a feed (``storage`` applies it)."""
+
+    status: FeedStatus
+    fetched_at: datetime
+    next_fetch_at: datetime
+    validators: Validators | None = None  # None: keep what is stored
+    error: str | None = None
+    parked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """What happened to one feed in one run: one row of the run's table, decided once."""
+
+    feed_url: str
+    name: str | None
+    status: FeedStatus
+    pages: PageCounts = PageCounts()
+    health: HealthCounts = field(default_factory=HealthCounts)  # of this run's new pages
+    seconds: float = 0.0
+    error: str | None = None
+    error_kind: str | None = None  # the error's class, e.g. PermanentFetchError
+    failures_in_a_row: int = 0  # this failure included; 0 when the feed worked
+    warnings: tuple[str, ...] = ()
+    update: FeedUpdate | None = None  # what to record on the feed; None: leave it alone
+
+    @property
+    def failed(self) -> bool:
+        return self.status is FeedStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)

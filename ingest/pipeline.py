@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ingest.dedup.keys import content_hash, entry_hash, linkless_key
+from ingest.dedup.identity import EntryWork, collapse_records, is_unchanged, plan_entries
+from ingest.dedup.keys import content_hash
 from ingest.errors import (
     ExtractError,
     FetchError,
@@ -29,19 +31,23 @@ from ingest.extract import html_to_text
 from ingest.feeds import schedule
 from ingest.feeds.parse import discover_feed_links, parse_feed
 from ingest.fetch.client import Fetcher
+from ingest.health import HealthCounts
 from ingest.model import (
     Article,
     ArticleRecord,
     FeedEntry,
+    FeedResult,
     FeedSource,
     FeedState,
+    FeedStatus,
+    FeedUpdate,
     FetchResult,
+    PageCounts,
     ParsedFeed,
     SaveCounts,
     Validators,
 )
 from ingest.prepare import PageWorkers
-from ingest.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
 
@@ -69,51 +75,53 @@ class PipelineConfig:
     base_interval: timedelta = timedelta(minutes=15)
 
 
-@dataclass(slots=True)
-class FeedOutcome:
-    """What happened to one feed in one run: one row of the run's table."""
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a feed that failed for a passing reason is tried again within one run.
 
-    feed_url: str
-    name: str | None = None
-    status: str = "ok"  # ok | not_modified | error | parked
-    new: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    failed_pages: int = 0
-    seconds: float = 0.0
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    # What the feeds table should record (None: nothing, e.g. a parked feed left alone).
-    validators: Validators | None = None
-    next_fetch_at: datetime | None = None
-    parked: bool = False
-    retry_after: float | None = None
-    transient: bool = False
-    transient_page_failures: int = 0
-    # Extraction health of the pages extracted in this run (a site redesign shows up here).
-    extracted: int = 0
-    with_date: int = 0
-    with_author: int = 0
-    long_body: int = 0
-    health_warnings: list[str] = field(default_factory=list)
+    A feed is retried whole (its document and the pages that failed), after ``delays``
+    seconds each stretched by up to ``jitter``; never when the server named a Retry-After,
+    which the next run honours instead. The retries live here rather than in Prefect's task
+    retries because one task may carry many feeds, and only the failing feed is retried.
+    """
 
-    @property
-    def failed(self) -> bool:
-        return self.status == "error"
+    delays: tuple[float, ...] = ()
+    jitter: float = 0.5
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def pause(self, attempt: int) -> float:
+        return self.delays[attempt] * (1 + self.jitter * random.random())
+
+
+#: Two retries, 2 s and 4 s apart (give or take half), as the flows use.
+FEED_RETRIES = RetryPolicy(delays=(2.0, 4.0))
+NO_RETRIES = RetryPolicy()
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(slots=True)
-class _Work:
-    """An entry worth turning into an article, with its identity keys."""
+@dataclass(frozen=True, slots=True)
+class EntriesResult:
+    """What :func:`store_entries` did with a list of entries."""
 
-    entry: FeedEntry
-    link_url: str | None  # None: the entry has no usable link, the feed carries the article
-    key_url: str  # the URL the store knows the article by
-    entry_hash: str
+    pages: PageCounts = field(default_factory=PageCounts)
+    health: HealthCounts = field(default_factory=HealthCounts)
+    warnings: tuple[str, ...] = ()
+
+    def __add__(self, other: EntriesResult) -> EntriesResult:
+        return EntriesResult(
+            self.pages + other.pages, self.health + other.health, self.warnings + other.warnings
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _PageFailure:
+    """A page that could not be fetched or extracted."""
+
+    message: str
+    transient: bool
 
 
 async def process_feed(
@@ -125,54 +133,85 @@ async def process_feed(
     config: PipelineConfig,
     pages: PageWorkers = IN_THREADS,
     now: Callable[[], datetime] = _utcnow,
-) -> FeedOutcome:
+    retry: RetryPolicy = NO_RETRIES,
+) -> FeedResult:
     """Run one feed through the pipeline and say what happened; never raises an IngestError.
 
-    The caller records the outcome on the feed *after* this returns, i.e. after the articles
-    were saved, so validators are never stored for articles that were not.
+    The result says what to record on the feed (``FeedResult.update``); the caller records it
+    *after* this returns, i.e. after the articles were saved, so validators are never stored
+    for articles that were not.
     """
     started = time.monotonic()
-    outcome = FeedOutcome(feed_url=source.url, name=source.name)
-    try:
-        await _run(source, state, outcome, fetcher, store, config, pages, now)
-    except (FetchError, ParseError) as exc:
-        _fail(outcome, exc, state, config, now())
-    outcome.seconds = round(time.monotonic() - started, 3)
-    return outcome
+    for attempt in range(len(retry.delays) + 1):
+        try:
+            body = await _run(source, state, fetcher, store, config, pages, now)
+            return _finished(source, body, time.monotonic() - started)
+        except (FetchError, ParseError) as exc:
+            passing = isinstance(exc, TransientFetchError) and not isinstance(exc, RateLimitedError)
+            if passing and attempt < len(retry.delays):
+                log.warning("feed %s failed: %s (will retry)", source.url, exc)
+                await retry.sleep(retry.pause(attempt))
+                continue
+            return _failed(source, exc, state, config, now(), time.monotonic() - started)
+    raise AssertionError("unreachable: the last attempt returns")
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedRead:
+    """A feed document read and its entries stored: what remains is to say so."""
+
+    status: FeedStatus
+    entries: EntriesResult
+    update: FeedUpdate
+
+
+def _finished(source: FeedSource, read: _FeedRead, seconds: float) -> FeedResult:
+    return FeedResult(
+        source.url,
+        source.name,
+        read.status,
+        pages=read.entries.pages,
+        health=read.entries.health,
+        seconds=round(seconds, 3),
+        warnings=read.entries.warnings,
+        update=read.update,
+    )
 
 
 async def _run(
     source: FeedSource,
     state: FeedState,
-    outcome: FeedOutcome,
     fetcher: Fetcher,
     store: ArticleStore,
     config: PipelineConfig,
     pages: PageWorkers,
     now: Callable[[], datetime],
-) -> None:
+) -> _FeedRead:
     response = await fetcher.fetch(
         source.url, max_bytes=config.max_feed_bytes, validators=state.validators, accept=FEED_ACCEPT
     )
     fetched_at = now()
     if response.not_modified:
-        outcome.status = "not_modified"
-        outcome.validators = _merge_validators(state.validators, response)
-        outcome.next_fetch_at = schedule.after_success(
+        next_fetch = schedule.after_success(
             fetched_at,
             base=config.base_interval,
             cache_control=response.headers.get("cache-control"),
         ).next_fetch_at
-        return
+        update = FeedUpdate(
+            FeedStatus.NOT_MODIFIED,
+            fetched_at,
+            next_fetch,
+            validators=_merge_validators(state.validators, response),
+        )
+        return _FeedRead(FeedStatus.NOT_MODIFIED, EntriesResult(), update)
     parsed, discovered = await _parse_or_discover(response, fetcher, config, fetched_at)
+    notes = list(parsed.warnings)
     if discovered is not None:
-        outcome.warnings.append(f"the feed URL serves an HTML page; read its feed {discovered.url}")
+        notes.insert(0, f"the feed URL serves an HTML page; read its feed {discovered.url}")
         response = discovered
-    outcome.warnings.extend(parsed.warnings)
-    await store_entries(
+    entries = await store_entries(
         source.url,
         parsed.entries,
-        outcome,
         fetcher=fetcher,
         store=store,
         config=config,
@@ -183,20 +222,26 @@ async def _run(
     # A page that failed for a passing reason is retried next run only if the feed is fetched
     # again in full, so keep the old validators (no 304) until those pages made it in. A page
     # that is gone (404) is not worth refetching the feed for.
-    retry_pages = outcome.transient_page_failures > 0 or discovered is not None
-    outcome.validators = state.validators if retry_pages else response.validators
-    outcome.next_fetch_at = schedule.after_success(
+    retry_pages = entries.pages.retry_pages > 0 or discovered is not None
+    next_fetch = schedule.after_success(
         fetched_at,
         base=config.base_interval,
         ttl_minutes=parsed.ttl_minutes,
         cache_control=response.headers.get("cache-control"),
     ).next_fetch_at
+    update = FeedUpdate(
+        FeedStatus.OK,
+        fetched_at,
+        next_fetch,
+        validators=state.validators if retry_pages else response.validators,
+    )
+    warned = EntriesResult(warnings=tuple(notes)) + entries
+    return _FeedRead(FeedStatus.OK, warned, update)
 
 
 async def store_entries(
     feed_url: str,
     entries: Sequence[FeedEntry],
-    outcome: FeedOutcome,
     *,
     fetcher: Fetcher,
     store: ArticleStore,
@@ -204,36 +249,40 @@ async def store_entries(
     pages: PageWorkers = IN_THREADS,
     now: Callable[[], datetime] = _utcnow,
     base_url: str | None = None,
-) -> None:
-    """Turn entries into stored articles, counting into ``outcome``; skip what is known.
+) -> EntriesResult:
+    """Turn entries into stored articles and say what became of them; skip what is known.
 
     Used for a feed's entries and for backfills (sitemap URLs, archive pages): an entry whose
     article is stored and unchanged is not downloaded again. ``pages`` is where extraction
     runs (default: threads of this process).
     """
-    work = _plan(feed_url, entries, outcome)
-    known = await asyncio.to_thread(store.known, [w.key_url for w in work])
-    todo = []
-    for item in work:
-        if item.key_url in known and known[item.key_url] == item.entry_hash:
-            outcome.duplicates += 1  # stored and unchanged: not downloaded again
-        else:
-            todo.append(item)
+    planned = plan_entries(feed_url, entries)
+    known = await asyncio.to_thread(store.known, [w.key_url for w in planned.work])
+    todo = [w for w in planned.work if not is_unchanged(w, known)]
+    result = EntriesResult(PageCounts(duplicates=planned.collapsed + len(planned.work) - len(todo)))
     # Pages are fetched and stored in chunks: memory stays flat on a 10,000-item feed, and a
     # run killed midway keeps what it finished.
     for start in range(0, len(todo), SAVE_EVERY):
-        records = await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(
-                _article_record(item, base_url or feed_url, fetcher, config, pages, now, outcome)
+                _article_record(item, base_url or feed_url, fetcher, config, pages, now)
                 for item in todo[start : start + SAVE_EVERY]
             )
         )
-        extracted = [r for r in records if r is not None]
-        _count_health(outcome, [r.article for r in extracted if r.raw is not None])
-        saved = await asyncio.to_thread(store.save, feed_url, extracted)
-        outcome.new += saved.new
-        outcome.updated += saved.updated
-        outcome.duplicates += saved.duplicates
+        records = [o for o in outcomes if isinstance(o, ArticleRecord)]
+        failures = [o for o in outcomes if isinstance(o, _PageFailure)]
+        batch = collapse_records(records)
+        saved = await asyncio.to_thread(store.save, feed_url, batch.unique)
+        result += EntriesResult(
+            PageCounts(
+                duplicates=batch.collapsed,
+                failed_pages=len(failures),
+                retry_pages=sum(f.transient for f in failures),
+            ).saved(saved),
+            _health([r.article for r in records if r.raw is not None]),
+            tuple(f.message for f in failures),
+        )
+    return result
 
 
 LONG_BODY_WORDS = 100
@@ -241,11 +290,13 @@ LONG_BODY_WORDS = 100
 SAVE_EVERY = 50
 
 
-def _count_health(outcome: FeedOutcome, articles: Sequence[Article]) -> None:
-    outcome.extracted += len(articles)
-    outcome.with_date += sum(a.published_at is not None for a in articles)
-    outcome.with_author += sum(bool(a.authors) for a in articles)
-    outcome.long_body += sum(a.word_count > LONG_BODY_WORDS for a in articles)
+def _health(articles: Sequence[Article]) -> HealthCounts:
+    return HealthCounts(
+        extracted=len(articles),
+        with_date=sum(a.published_at is not None for a in articles),
+        with_author=sum(bool(a.authors) for a in articles),
+        long_body=sum(a.word_count > LONG_BODY_WORDS for a in articles),
+    )
 
 
 async def _parse_or_discover(
@@ -285,49 +336,19 @@ def _merge_validators(old: Validators, response: FetchResult) -> Validators:
     return Validators(new.etag or old.etag, new.last_modified or old.last_modified)
 
 
-def _plan(feed_url: str, entries: Sequence[FeedEntry], outcome: FeedOutcome) -> list[_Work]:
-    """Give every entry its identity; collapse entries that are one article (tracking variants)."""
-    seen_guids: set[str] = set()
-    planned: dict[str, _Work] = {}
-    for entry in entries:
-        link_url = _canonical_or_none(entry.link, feed_url)
-        if link_url is not None:
-            key = link_url
-        else:
-            repeated = bool(entry.guid) and entry.guid in seen_guids
-            key = f"{feed_url}#entry-{linkless_key(feed_url, entry, repeated_guid=repeated)}"
-        if entry.guid:
-            seen_guids.add(entry.guid)
-        if key in planned:
-            outcome.duplicates += 1
-            continue
-        planned[key] = _Work(entry, link_url, key, entry_hash(entry))
-    return list(planned.values())
-
-
-def _canonical_or_none(link: str | None, base: str) -> str | None:
-    if not link:
-        return None
-    try:
-        return canonicalize_url(link, base)
-    except ValueError:
-        return None
-
-
 async def _article_record(
-    item: _Work,
+    item: EntryWork,
     feed_url: str,
     fetcher: Fetcher,
     config: PipelineConfig,
     pages: PageWorkers,
     now: Callable[[], datetime],
-    outcome: FeedOutcome,
-) -> ArticleRecord | None:
-    """Download and extract one entry's page; a failure counts and never stops the feed."""
+) -> ArticleRecord | _PageFailure:
+    """Download and extract one entry's page; a failure is counted, never stops the feed."""
     entry = item.entry
     try:
         if item.link_url is None:
-            article = _article_from_entry(item, feed_url, now())
+            article = _article_from_entry(item, feed_url)
             return ArticleRecord(
                 article=article,
                 link_url=item.key_url,
@@ -343,13 +364,9 @@ async def _article_record(
             page.body, page.url, content_type=page.content_type, entry=entry, now=now()
         )
     except (FetchError, ExtractError) as exc:
-        outcome.failed_pages += 1
-        if isinstance(exc, TransientFetchError):
-            outcome.transient_page_failures += 1
         message = f"{entry.link or item.key_url}: {exc}"
-        outcome.warnings.append(message)
         log.warning("page failed: %s", message)
-        return None
+        return _PageFailure(message, transient=isinstance(exc, TransientFetchError))
     return ArticleRecord(
         article=prepared.article,
         link_url=item.key_url,
@@ -362,7 +379,7 @@ async def _article_record(
     )
 
 
-def _article_from_entry(item: _Work, feed_url: str, fetched_at: datetime) -> Article:
+def _article_from_entry(item: EntryWork, feed_url: str) -> Article:
     """An article carried whole by the feed (no link to follow)."""
     entry = item.entry
     text = html_to_text(entry.content or entry.summary or "")
@@ -385,21 +402,33 @@ def _article_from_entry(item: _Work, feed_url: str, fetched_at: datetime) -> Art
     )
 
 
-def _fail(
-    outcome: FeedOutcome, exc: IngestError, state: FeedState, config: PipelineConfig, at: datetime
-) -> None:
-    outcome.status = "error"
-    outcome.error = str(exc)
-    outcome.transient = isinstance(exc, TransientFetchError)
-    outcome.retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
-    gone = isinstance(exc, PermanentFetchError) and exc.status == 410
+def _failed(
+    source: FeedSource,
+    exc: IngestError,
+    state: FeedState,
+    config: PipelineConfig,
+    at: datetime,
+    seconds: float,
+) -> FeedResult:
+    """The result of a feed whose document could not be fetched or read."""
+    failures = state.consecutive_failures + 1
     plan = schedule.after_failure(
         at,
         base=config.base_interval,
-        failures=state.consecutive_failures + 1,
-        retry_after=outcome.retry_after,
-        gone=gone,
+        failures=failures,
+        retry_after=exc.retry_after if isinstance(exc, RateLimitedError) else None,
+        gone=isinstance(exc, PermanentFetchError) and exc.status == 410,
     )
-    outcome.next_fetch_at = plan.next_fetch_at
-    outcome.parked = plan.parked
-    log.warning("feed %s failed: %s", outcome.feed_url, exc)
+    log.warning("feed %s failed: %s", source.url, exc)
+    return FeedResult(
+        source.url,
+        source.name,
+        FeedStatus.FAILED,
+        seconds=round(seconds, 3),
+        error=str(exc),
+        error_kind=type(exc).__name__,
+        failures_in_a_row=failures,
+        update=FeedUpdate(
+            FeedStatus.FAILED, at, plan.next_fetch_at, error=str(exc), parked=plan.parked
+        ),
+    )

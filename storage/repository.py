@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest.dedup.neardup import Fingerprint, describe_changes, fingerprint
+from ingest.dedup.identity import same_outlet
+from ingest.dedup.neardup import Fingerprint, fingerprint
+from ingest.dedup.revisions import describe_changes
 from ingest.errors import ConfigError
 from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
 from storage.clusters import link_article, lock_clusters
@@ -70,73 +72,44 @@ def dialect_insert(session: Session) -> Any:
 
 
 def sync_feeds(engine: Engine, sources: Iterable[FeedSource]) -> None:
-    """Make sure every configured feed has a row; refresh names and tags."""
+    """Make sure every configured feed has a row; refresh names and tags (one statement)."""
     now = _now()
+    rows = [
+        {
+            "url": source.url,
+            "name": source.name,
+            "tags": list(source.tags),
+            "consecutive_failures": 0,
+            "parked": False,
+            "created_at": now,
+        }
+        for source in sources
+    ]
+    if not rows:
+        return
     with Session(engine) as session, session.begin():
-        insert = dialect_insert(session)
-        for source in sources:
-            stmt = insert(FeedRow).values(
-                url=source.url,
-                name=source.name,
-                tags=list(source.tags),
-                consecutive_failures=0,
-                parked=False,
-                created_at=now,
-            )
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[FeedRow.url],
-                    set_={"name": stmt.excluded.name, "tags": stmt.excluded.tags},
-                )
-            )
+        stmt = dialect_insert(session)(FeedRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[FeedRow.url],
+            set_={"name": stmt.excluded.name, "tags": stmt.excluded.tags},
+        )
+        session.execute(stmt, rows)
 
 
 def feed_states(engine: Engine, urls: Sequence[str]) -> dict[str, FeedState]:
     """Validators and health of the given feeds."""
+    states: dict[str, FeedState] = {}
     with Session(read_only(engine)) as session:
-        rows = session.scalars(select(FeedRow).where(FeedRow.url.in_(urls))).all()
-        return {
-            row.url: FeedState(
-                url=row.url,
-                validators=Validators(row.etag, row.last_modified),
-                consecutive_failures=row.consecutive_failures,
-                next_fetch_at=row.next_fetch_at,
-                parked=row.parked,
-            )
-            for row in rows
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class FeedUpdate:
-    """The outcome of one fetch of a feed, as the feeds table records it."""
-
-    status: str  # "ok", "not_modified", "error"
-    fetched_at: datetime
-    next_fetch_at: datetime
-    validators: Validators | None = None  # None: keep what is stored
-    error: str | None = None
-    parked: bool = False
-
-
-def record_feed(engine: Engine, url: str, outcome: FeedUpdate) -> None:
-    """Store a fetch outcome: reset health on success, count the failure otherwise."""
-    values: dict[str, Any] = {
-        "last_fetched_at": outcome.fetched_at,
-        "last_status": outcome.status,
-        "last_error": outcome.error,
-        "next_fetch_at": outcome.next_fetch_at,
-        "parked": outcome.parked,
-    }
-    if outcome.error is None:
-        values["consecutive_failures"] = 0
-    else:
-        values["consecutive_failures"] = FeedRow.consecutive_failures + 1
-    if outcome.validators is not None:
-        values["etag"] = outcome.validators.etag
-        values["last_modified"] = outcome.validators.last_modified
-    with Session(engine) as session, session.begin():
-        session.execute(update(FeedRow).where(FeedRow.url == url).values(**values))
+        for chunk in _chunks(sorted(set(urls)), 1000):
+            for row in session.scalars(select(FeedRow).where(FeedRow.url.in_(chunk))):
+                states[row.url] = FeedState(
+                    url=row.url,
+                    validators=Validators(row.etag, row.last_modified),
+                    consecutive_failures=row.consecutive_failures,
+                    next_fetch_at=row.next_fetch_at,
+                    parked=row.parked,
+                )
+    return states
 
 
 def reset_feed(engine: Engine, url: str) -> bool:
@@ -212,16 +185,14 @@ class SqlStore:
         return found
 
     def save(self, feed_url: str, records: Sequence[ArticleRecord]) -> SaveCounts:
-        """Insert new articles, update changed ones, count the rest as duplicates."""
+        """Insert new articles, update changed ones, count the rest as duplicates.
+
+        ``records`` name distinct canonical URLs (``ingest.dedup.identity.collapse_records``).
+        """
+        if len({r.article.canonical_url for r in records}) != len(records):
+            raise ValueError("records must have distinct canonical URLs: collapse them first")
         counts = SaveCounts()
-        unique: dict[str, ArticleRecord] = {}
-        for record in records:  # dedupe the batch first (Postgres rejects a key twice)
-            key = record.article.canonical_url
-            if key in unique:
-                counts += SaveCounts(duplicates=1)
-            unique[key] = record
-        batch = list(unique.values())
-        for chunk in _chunks(batch, BATCH_SIZE):
+        for chunk in _chunks(records, BATCH_SIZE):
             with self._write_lock, Session(self.engine) as session, session.begin():
                 lock_clusters(session)
                 feed_id = session.scalar(select(FeedRow.id).where(FeedRow.url == feed_url))
@@ -269,7 +240,35 @@ class _Twin:
     merge later in the chunk may move it)."""
 
     id: int
-    feed_id: int | None
+    url: str  # its canonical URL, which tells its outlet
+
+
+def _earliest_with_text(
+    session: Session, hashes: Iterable[str], exclude: int | None = None
+) -> dict[str, _Twin]:
+    """The earliest stored article for each content hash (other than article ``exclude``)."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return {}
+    stmt = select(ArticleRow.content_hash, ArticleRow.id, ArticleRow.canonical_url).where(
+        ArticleRow.content_hash.in_(wanted)
+    )
+    if exclude is not None:
+        stmt = stmt.where(ArticleRow.id != exclude)
+    twins: dict[str, _Twin] = {}
+    for content, article_id, url in session.execute(stmt.order_by(ArticleRow.id)):
+        twins.setdefault(content, _Twin(article_id, url))
+    return twins
+
+
+def _cluster_of(session: Session, twin: _Twin | None) -> int | None:
+    if twin is None:
+        return None
+    return session.scalar(select(ArticleRow.cluster_id).where(ArticleRow.id == twin.id))
+
+
+def _has_text(record: ArticleRecord) -> bool:
+    return bool(record.article.text.strip())  # "no text" is no story two pages can share
 
 
 # The tables themselves, for SQL Core statements that bypass the ORM's per-object bookkeeping.
@@ -329,18 +328,7 @@ class _ChunkWriter:
 
     def _stored_texts(self, chunk: Sequence[ArticleRecord]) -> dict[str, _Twin]:
         """The earliest stored article for each content hash of the chunk's non-empty texts."""
-        hashes = sorted({r.content_hash for r in chunk if r.article.text.strip()})
-        twins: dict[str, _Twin] = {}
-        if not hashes:
-            return twins
-        rows = self.session.execute(
-            select(ArticleRow.content_hash, ArticleRow.id, ArticleRow.feed_id)
-            .where(ArticleRow.content_hash.in_(hashes))
-            .order_by(ArticleRow.id)
-        )
-        for content, article_id, feed_id in rows:
-            twins.setdefault(content, _Twin(article_id, feed_id))
-        return twins
+        return _earliest_with_text(self.session, (r.content_hash for r in chunk if _has_text(r)))
 
     def save(self, record: ArticleRecord) -> SaveCounts:
         existing = self.by_url.get(record.article.canonical_url) or self.by_url.get(record.link_url)
@@ -348,9 +336,9 @@ class _ChunkWriter:
             row = self.session.get(ArticleRow, existing)
             if row is not None:
                 return _update_existing(self.session, row, record)
-        has_text = bool(record.article.text.strip())  # "no text" is no story two pages share
+        has_text = _has_text(record)
         twin = self.twins.get(record.content_hash) if has_text else None
-        if twin is not None and twin.feed_id == self.feed_id:
+        if twin is not None and same_outlet(twin.url, record.article.canonical_url):
             return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
         values = _article_values(record)
         values.update(feed_id=self.feed_id, created_at=record.fetched_at)
@@ -362,7 +350,7 @@ class _ChunkWriter:
             new_id,
             _fingerprint(record),
             record.article.language,
-            same_text_cluster=self._cluster_of(twin),
+            same_text_cluster=_cluster_of(self.session, twin),
         )
         self.session.execute(
             _SET_CLUSTER,
@@ -371,7 +359,7 @@ class _ChunkWriter:
         self.by_url[record.article.canonical_url] = new_id
         self.by_url.setdefault(record.link_url, new_id)
         if has_text:
-            self.twins.setdefault(record.content_hash, _Twin(new_id, self.feed_id))
+            self.twins.setdefault(record.content_hash, _Twin(new_id, record.article.canonical_url))
         if record.raw is not None:
             self.raw_rows.append(
                 {
@@ -384,29 +372,10 @@ class _ChunkWriter:
             )
         return SaveCounts(new=1)
 
-    def _cluster_of(self, twin: _Twin | None) -> int | None:
-        if twin is None:
-            return None
-        return self.session.scalar(select(ArticleRow.cluster_id).where(ArticleRow.id == twin.id))
-
     def finish(self) -> None:
         """Write what was deferred to the end of the chunk: the new articles' raw pages."""
         if self.raw_rows:
             self.session.execute(insert(_RAW_PAGES), self.raw_rows)
-
-
-def _same_text(
-    session: Session, record: ArticleRecord, exclude: int | None = None
-) -> Row[int, int | None, int | None] | None:
-    """The earliest other article with exactly this text (None for an empty text)."""
-    if not record.article.text.strip():
-        return None  # "no text" is not a story two pages can share
-    stmt = select(ArticleRow.id, ArticleRow.feed_id, ArticleRow.cluster_id).where(
-        ArticleRow.content_hash == record.content_hash
-    )
-    if exclude is not None:
-        stmt = stmt.where(ArticleRow.id != exclude)
-    return session.execute(stmt.order_by(ArticleRow.id).limit(1)).first()
 
 
 def _fingerprint(record: ArticleRecord) -> Fingerprint | None:
@@ -443,14 +412,14 @@ def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -
     )
     for key, value in values.items():
         setattr(row, key, value)
-    twin = _same_text(session, record, exclude=row.id)
+    twins = _earliest_with_text(session, [record.content_hash] if _has_text(record) else [], row.id)
     link_article(
         session,
         row.id,
         _fingerprint(record),
         record.article.language,
         cluster_id=row.cluster_id if row.cluster_id is not None else row.id,
-        same_text_cluster=twin.cluster_id if twin is not None else None,
+        same_text_cluster=_cluster_of(session, twins.get(record.content_hash)),
     )
     if record.raw is not None:
         raw = session.get(RawPageRow, row.id)

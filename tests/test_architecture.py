@@ -39,6 +39,36 @@ def test_ingest_does_not_depend_on_storage_or_flows() -> None:
     assert offenders == []
 
 
+def test_migrations_never_import_live_code() -> None:
+    """A migration must do the same thing whatever newsflow's code becomes later."""
+    offenders = {
+        p.name: sorted(_imports(p) & {"ingest", "storage", "flows"})
+        for p in (ROOT / "storage" / "migrations" / "versions").glob("*.py")
+        if _imports(p) & {"ingest", "storage", "flows"}
+    }
+    assert offenders == {}
+
+
+def test_the_frozen_fingerprint_of_migration_0002_still_matches_the_live_one() -> None:
+    """If this fails, ingest/dedup/neardup.py changed its signatures: add a migration that
+    re-indexes every article (see the README's deduplication notes), then update this test."""
+    import importlib.util
+
+    from ingest.dedup.neardup import band_keys, fingerprint
+
+    [path] = (ROOT / "storage" / "migrations" / "versions").glob("*_0002_*.py")
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    text = " ".join(f"word{n} plus some words of the story number {n % 7}" for n in range(40))
+    live = fingerprint(text)
+    assert live is not None
+    assert migration.fingerprint_v1(text) == (live.signature, live.shingle_count)
+    assert migration.band_keys_v1(live.signature) == band_keys(live)
+    assert migration.fingerprint_v1("too short") is None
+
+
 def test_feedparser_only_ever_gets_bytes() -> None:
     """feedparser.parse(str) opens local paths and URLs (RELIABILITY.md §2)."""
     calls = []

@@ -1,4 +1,4 @@
-"""The suite fails when the code stops being ruff-clean or mypy-strict on ingest/ and storage/."""
+"""The suite fails when the code stops being ruff-clean or mypy-strict (every package)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ parameter here changes every signature, and a stored index must then be rebuilt.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import unicodedata
@@ -52,7 +51,6 @@ _NO_SPACE = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
 )
 _TOKEN = re.compile(rf"[{_NO_SPACE}]|(?:(?![{_NO_SPACE}])[^\W_])+")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 def _parameters() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
@@ -162,43 +160,3 @@ def same_language(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return True
     return a.split("-")[0].casefold() == b.split("-")[0].casefold()
-
-
-# --- revisions -------------------------------------------------------------------------------
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
-
-
-def describe_changes(
-    old_title: str | None, old_text: str, new_title: str | None, new_text: str
-) -> str:
-    """Summarize how a text changed, by paragraph: "+2 paragraphs, -1 paragraph, title changed"."""
-    added = removed = edited = 0
-    matcher = difflib.SequenceMatcher(
-        a=_paragraphs(old_text), b=_paragraphs(new_text), autojunk=False
-    )
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "insert":
-            added += j2 - j1
-        elif op == "delete":
-            removed += i2 - i1
-        elif op == "replace":
-            edited += min(i2 - i1, j2 - j1)
-            added += max(0, (j2 - j1) - (i2 - i1))
-            removed += max(0, (i2 - i1) - (j2 - j1))
-    parts = []
-    if added:
-        parts.append("+" + _count(added, "paragraph"))
-    if removed:
-        parts.append("-" + _count(removed, "paragraph"))
-    if edited:
-        parts.append(_count(edited, "paragraph") + " edited")
-    if (old_title or "") != (new_title or ""):
-        parts.append("title changed")
-    return ", ".join(parts) or "whitespace or formatting only"

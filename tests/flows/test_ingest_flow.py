@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,10 +53,32 @@ def feeds_file(site: SiteServer, tmp_path: Path) -> Path:
     return path
 
 
-def run_flow(feeds_file: Path, db_url: str, **kwargs: Any) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Ran:
+    """A finished ingest run: its final state, its table, its task runs' states by name."""
+
+    state: Any
+    rows: list[dict[str, Any]]
+    tasks: dict[str, str]
+
+
+def run_flow(feeds_file: Path, db_url: str, **kwargs: Any) -> Ran:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     from flows.ingest_flow import ingest
 
-    return asyncio.run(ingest(feeds_path=str(feeds_file), database_url=db_url, **kwargs))
+    async def run() -> Ran:
+        state = await ingest(
+            feeds_path=str(feeds_file), database_url=db_url, return_state=True, **kwargs
+        )
+        rows = await state.aresult(raise_on_failure=False)
+        async with get_client() as client:
+            ran = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            task_runs = await client.read_task_runs(flow_run_filter=ran)
+        return Ran(state, rows, {t.name: t.state_type.value for t in task_runs if t.state_type})
+
+    return asyncio.run(run())
 
 
 def stored(db_url: str) -> list[dict[str, Any]]:
@@ -70,7 +93,10 @@ def test_demo_site_is_stored_exactly_and_second_run_is_conditional(
     site: SiteServer, feeds_file: Path, db_url: str
 ) -> None:
     expected = load_expected(site.base_url)
-    rows = {r["feed"].removeprefix(site.base_url): r for r in run_flow(feeds_file, db_url)}
+    ran = run_flow(feeds_file, db_url)
+    assert (ran.state.type.value, ran.state.name) == ("COMPLETED", "Completed")
+    assert set(ran.tasks.values()) == {"COMPLETED"} and len(ran.tasks) == len(ran.rows)
+    rows = {r["feed"].removeprefix(site.base_url): r for r in ran.rows}
 
     per_feed = expected["counts"]["per_feed"]
     assert {path: rows[path]["failed_pages"] for path in per_feed} == {
@@ -97,7 +123,7 @@ def test_demo_site_is_stored_exactly_and_second_run_is_conditional(
 
     # Second run: conditional requests only, no page downloaded, no row added.
     site.clear_requests()
-    again = run_flow(feeds_file, db_url)
+    again = run_flow(feeds_file, db_url).rows
     assert {r["status"] for r in again} == {"not_modified"}
     assert sum(r["new"] + r["updated"] for r in again) == 0
     paths = [r.path for r in site.requests]
@@ -203,19 +229,30 @@ def test_cli_exit_zero_when_some_feeds_fail(
 
 
 class _Status(BaseHTTPRequestHandler):
+    """Broken feeds: 503 and 500 (passing), an HTML page with no feed, 404 for the rest."""
+
     hits: ClassVar[dict[str, int]] = {}
+    STATUS: ClassVar[dict[str, int]] = {"/busy.xml": 503, "/error.xml": 500, "/page.html": 200}
+    PAGE = b"<!doctype html><html><body><h1>Welcome</h1><p>No feed here.</p></body></html>"
 
     def do_GET(self) -> None:
         self.hits[self.path] = self.hits.get(self.path, 0) + 1
-        self.send_response(503 if self.path == "/busy.xml" else 404)
-        self.send_header("Content-Length", "0")
+        page = self.path == "/page.html"
+        self.send_response(
+            {"/busy.xml": 503, "/error.xml": 500, "/page.html": 200}.get(self.path, 404)
+        )
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.PAGE) if page else 0))
         self.end_headers()
+        if page:
+            self.wfile.write(self.PAGE)
 
     def log_message(self, *args: object) -> None:
         pass
 
 
 def test_only_transient_failures_are_retried_and_recorded_once(tmp_path: Path) -> None:
+    _Status.hits.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -223,15 +260,43 @@ def test_only_transient_failures_are_retried_and_recorded_once(tmp_path: Path) -
     feeds.write_text(f'[[feeds]]\nurl = "{base}/busy.xml"\n\n[[feeds]]\nurl = "{base}/gone.xml"\n')
     db = f"sqlite:///{tmp_path / 'r.db'}"
     try:
-        rows = {r["feed"]: r for r in run_flow(feeds, db)}
+        ran = run_flow(feeds, db)
     finally:
         server.shutdown()
+    rows = {r["feed"]: r for r in ran.rows}
+    assert ran.state.type.value == "FAILED"
+    assert ran.state.message.startswith("every feed failed (2 of 2): ")
+    assert set(ran.tasks.values()) == {"FAILED"}
     assert _Status.hits == {"/busy.xml": 3, "/gone.xml": 1}  # 2 retries for the 503 only
     assert rows[f"{base}/busy.xml"]["error"] == "server error 503"
     engine = make_engine(db)
     failures = {f["url"]: f["consecutive_failures"] for f in list_feeds(engine)}
     engine.dispose()
     assert failures == {f"{base}/busy.xml": 1, f"{base}/gone.xml": 1}
+
+
+def test_some_feeds_failing_make_a_partial_run_with_their_tasks_failed(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """Issue #13: one good and three broken feeds (404, 500, an HTML page without a feed)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    other = f"http://127.0.0.1:{server.server_address[1]}"
+    urls = [f"{site.base_url}/courier/rss.xml"] + [
+        f"{other}{path}" for path in ("/missing.xml", "/error.xml", "/page.html")
+    ]
+    feeds = tmp_path / "mixed.toml"
+    feeds.write_text("".join(f'[[feeds]]\nurl = "{url}"\n\n' for url in urls), encoding="utf-8")
+    try:
+        ran = run_flow(feeds, f"sqlite:///{tmp_path / 'p.db'}")
+    finally:
+        server.shutdown()
+    assert (ran.state.type.value, ran.state.name) == ("COMPLETED", "Partial")
+    assert ran.state.message.startswith("3 of 4 feeds failed: ")
+    assert f"{other.removeprefix('http://')}/missing.xml (not found 404)" in ran.state.message
+    names = [f"feed-{url.removeprefix('http://')}" for url in urls]
+    assert ran.tasks == dict(zip(names, ["COMPLETED", "FAILED", "FAILED", "FAILED"], strict=True))
+    assert [r["status"] for r in ran.rows].count("error") == 3
 
 
 def test_maintenance_flow_prunes_raw_pages(

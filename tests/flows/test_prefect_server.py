@@ -6,6 +6,7 @@ The way people run newsflow: `prefect deploy --all` from prefect.yaml, a process
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -93,7 +94,7 @@ def test_deploy_worker_and_backfill_manual(server: dict[str, str], tmp_path: Pat
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
         assert run["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
-        assert run["name"] == "backfill-2021-09-14..2021-09-16"
+        assert re.fullmatch(r"backfill-2021-09-14\.\.2021-09-16-[0-9a-f]{4}", run["name"])
         in_range = [date(2021, 9, d) for d in (14, 15, 16)]
         assert _stored(db_url) == sorted(site.url(backfill_site.page_path(d)) for d in in_range)
         pages = {r.path for r in site.requests if r.path.startswith("/news/")}

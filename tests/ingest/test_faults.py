@@ -35,9 +35,10 @@ from faultserver import (
 
 from ingest.fetch.client import Fetcher
 from ingest.model import FeedSource, FeedState
-from ingest.pipeline import FeedOutcome, PipelineConfig, process_feed
+from ingest.pipeline import PipelineConfig, process_feed
 from storage.db import ensure_schema, make_engine
-from storage.repository import FeedUpdate, SqlStore, feed_states, record_feed, sync_feeds
+from storage.outcomes import record_outcome
+from storage.repository import SqlStore, feed_states, sync_feeds
 
 HERE = Path(__file__).parent
 MiB = 1 << 20
@@ -219,8 +220,10 @@ def test_errors_are_sentences_a_person_reads(batch: Batch) -> None:
 )
 def test_rate_limits_carry_the_retry_after(batch: Batch, route: str, seconds: float) -> None:
     outcome = batch.outcomes[route]
-    assert outcome["retry_after"] == pytest.approx(seconds, abs=5)
-    assert outcome["transient"]
+    said = re.search(r"retry after ([\d.]+) s", outcome["error"])
+    assert said is not None, outcome["error"]
+    assert float(said.group(1)) == pytest.approx(seconds, abs=5)
+    assert outcome["error_kind"] == "RateLimitedError"
 
 
 def test_only_the_gone_feed_is_parked(batch: Batch) -> None:
@@ -242,7 +245,8 @@ def test_only_the_gone_feed_is_parked(batch: Batch) -> None:
     ],
 )
 def test_failures_say_whether_a_retry_may_help(batch: Batch, route: str, transient: bool) -> None:
-    assert batch.outcomes[route]["transient"] is transient
+    kind = batch.outcomes[route]["error_kind"]
+    assert (kind in ("TransientFetchError", "RateLimitedError")) is transient, kind
 
 
 def test_redirects_stop_after_five_hops(batch: Batch, faults: FaultServer) -> None:
@@ -415,26 +419,15 @@ NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 async def _run_and_record(
     url: str, store: SqlStore, fetcher: Fetcher, config: PipelineConfig, at: datetime
-) -> FeedOutcome:
-    """One scheduled run of one feed, recorded as the ingest flow records it."""
+) -> datetime:
+    """One scheduled run of one feed, recorded as the ingest flow records it; its next fetch."""
     state = feed_states(store.engine, [url])[url]
-    outcome = await process_feed(
+    result = await process_feed(
         FeedSource(url), state, fetcher=fetcher, store=store, config=config, now=lambda: at
     )
-    assert outcome.next_fetch_at is not None
-    record_feed(
-        store.engine,
-        url,
-        FeedUpdate(
-            status=outcome.status,
-            fetched_at=at,
-            next_fetch_at=outcome.next_fetch_at,
-            validators=outcome.validators,
-            error=outcome.error,
-            parked=outcome.parked,
-        ),
-    )
-    return outcome
+    assert result.update is not None
+    record_outcome(store.engine, [result])
+    return result.update.next_fetch_at
 
 
 @pytest.mark.anyio
@@ -448,11 +441,10 @@ async def test_a_feed_failing_for_days_backs_off_then_is_parked(
     parked: list[bool] = []
     async with Fetcher(HTTP) as fetcher:
         for _ in range(12):
-            outcome = await _run_and_record(url, store, fetcher, PipelineConfig(), clock)
-            assert outcome.next_fetch_at is not None
-            waits.append(outcome.next_fetch_at - clock)
+            next_fetch = await _run_and_record(url, store, fetcher, PipelineConfig(), clock)
+            waits.append(next_fetch - clock)
             parked.append(feed_states(store.engine, [url])[url].parked)
-            clock = outcome.next_fetch_at
+            clock = next_fetch
     minutes = [int(wait.total_seconds() // 60) for wait in waits]
     assert minutes == [15, 30, 60, 120, 240, 480, 960, 1440, 1440, 1440, 1440, 1440]
     assert parked == [False] * 9 + [True] * 3
@@ -468,7 +460,7 @@ async def test_retry_after_sets_the_next_fetch(faults: FaultServer, store_for: A
     before = len(faults.served("/429-seconds"))
     config = PipelineConfig(base_interval=timedelta(minutes=1))
     async with Fetcher(HTTP) as fetcher:
-        outcome = await _run_and_record(url, store, fetcher, config, NOW)
-    assert outcome.next_fetch_at == NOW + timedelta(seconds=120)
+        next_fetch = await _run_and_record(url, store, fetcher, config, NOW)
+    assert next_fetch == NOW + timedelta(seconds=120)
     assert feed_states(store.engine, [url])[url].next_fetch_at == NOW + timedelta(seconds=120)
     assert len(faults.served("/429-seconds")) == before + 1  # asked once: no hot retry loop

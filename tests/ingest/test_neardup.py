@@ -18,13 +18,13 @@ from ingest.dedup.neardup import (
     NUM_PERM,
     Fingerprint,
     band_keys,
-    describe_changes,
     fingerprint,
     same_language,
     same_story,
     similarity,
     tokens,
 )
+from ingest.dedup.revisions import describe_changes
 
 PAIRS = Path(__file__).parent.parent / "data" / "neardup" / "pairs.jsonl"
 WORDS = [

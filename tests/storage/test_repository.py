@@ -8,17 +8,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+from ingest.dedup.identity import collapse_records
 from ingest.dedup.keys import content_hash
-from ingest.model import Article, ArticleRecord, FeedSource, RawPage, SaveCounts, Validators
+from ingest.health import HealthCounts
+from ingest.model import (
+    Article,
+    ArticleRecord,
+    FeedResult,
+    FeedSource,
+    FeedStatus,
+    FeedUpdate,
+    RawPage,
+    SaveCounts,
+    Validators,
+)
+from storage.outcomes import record_outcome
 from storage.repository import (
     ArticleQuery,
-    FeedUpdate,
     SqlStore,
     feed_states,
     list_feeds,
     query_articles,
     raw_page,
-    record_feed,
     reset_feed,
     sync_feeds,
 )
@@ -81,9 +92,17 @@ def test_new_articles_read_back_equal(store: SqlStore) -> None:
     assert raw_page(store.engine, row["id"]) == rec.raw.body  # type: ignore[union-attr]
 
 
-def test_batch_is_deduplicated_before_insert(store: SqlStore) -> None:
-    counts = store.save(FEED_A, [record("/one"), record("/one"), record("/two", "Other text")])
-    assert counts == SaveCounts(new=2, duplicates=1)
+def test_batch_collapsed_by_the_dedup_rules_stores_each_article_once(store: SqlStore) -> None:
+    batch = collapse_records([record("/one"), record("/one"), record("/two", "Other text")])
+    assert batch.collapsed == 1
+    assert store.save(FEED_A, batch.unique) == SaveCounts(new=2)
+
+
+def test_a_batch_naming_one_article_twice_is_refused(store: SqlStore) -> None:
+    """Deciding which copy wins is ingest.dedup's; the store refuses to guess."""
+    with pytest.raises(ValueError, match="distinct canonical URLs"):
+        store.save(FEED_A, [record("/one"), record("/one")])
+    assert query_articles(store.engine, ArticleQuery()) == []
 
 
 @pytest.mark.parametrize(
@@ -134,28 +153,51 @@ def test_known_matches_link_or_canonical(store: SqlStore) -> None:
     assert set(store.known(asked)) == {asked[0], asked[1]}
 
 
+def record_feed(engine: Engine, url: str, update: FeedUpdate) -> None:
+    """Record one fetch of a feed the way the ingest flow does."""
+    record_outcome(engine, [FeedResult(url, None, update.status, update=update)])
+
+
 def test_feed_health_is_recorded_and_reset(store: SqlStore) -> None:
     engine = store.engine
+    failed = FeedStatus.FAILED
     for n in range(3):
         record_feed(
             engine,
             FEED_A,
-            FeedUpdate(
-                "error", T0, T0 + timedelta(minutes=15 * 2**n), error="timed out after 30 s"
-            ),
+            FeedUpdate(failed, T0, T0 + timedelta(minutes=15 * 2**n), error="timed out after 30 s"),
         )
     state = feed_states(engine, [FEED_A])[FEED_A]
     assert state.consecutive_failures == 3
-    record_feed(engine, FEED_A, FeedUpdate("error", T0, T0, error="gone (410)", parked=True))
+    record_feed(engine, FEED_A, FeedUpdate(failed, T0, T0, error="gone (410)", parked=True))
     [row] = [r for r in list_feeds(engine) if r["url"] == FEED_A]
     assert row["last_status"] == "parked"
     assert row["last_error"] == "gone (410)"
     assert reset_feed(engine, FEED_A)
     assert not feed_states(engine, [FEED_A])[FEED_A].parked
-    record_feed(engine, FEED_A, FeedUpdate("ok", T0, T0, validators=Validators('"v1"', None)))
+    ok = FeedUpdate(FeedStatus.OK, T0, T0, validators=Validators('"v1"', None))
+    record_feed(engine, FEED_A, ok)
     state = feed_states(engine, [FEED_A])[FEED_A]
     assert (state.consecutive_failures, state.validators.etag) == (0, '"v1"')
     assert not reset_feed(engine, "https://unknown.example/rss")
+
+
+def test_extraction_health_drops_against_recent_runs(store: SqlStore) -> None:
+    """record_outcome keeps each run's health and compares a run with the feed's last five."""
+    engine = store.engine
+    ok = FeedUpdate(FeedStatus.OK, T0, T0)
+
+    def run(dated: int, at: datetime) -> tuple[str, ...]:
+        health = HealthCounts(extracted=10, with_date=dated, with_author=10, long_body=10)
+        update = dataclasses.replace(ok, fetched_at=at)
+        result = FeedResult(FEED_A, None, FeedStatus.OK, health=health, update=update)
+        return record_outcome(engine, [result])[FEED_A]
+
+    assert run(10, T0) == ()  # no history yet
+    assert run(10, T0 + timedelta(hours=1)) == ()
+    [drop] = run(2, T0 + timedelta(hours=2))
+    assert drop.startswith("articles with a date fell from 100% to 20%")
+    assert record_outcome(engine, [FeedResult(FEED_A, None, FeedStatus.PARKED)]) == {}
 
 
 def test_query_filters(store: SqlStore) -> None:

@@ -14,8 +14,6 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-import storage.types
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -36,13 +34,13 @@ def upgrade() -> None:
         ),
         sa.Column("etag", sa.String(length=1024), nullable=True),
         sa.Column("last_modified", sa.String(length=200), nullable=True),
-        sa.Column("last_fetched_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_fetched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_status", sa.String(length=40), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("next_fetch_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_fetch_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("parked", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feeds")),
         sa.UniqueConstraint("url", name=op.f("uq_feeds_url")),
     )
@@ -61,9 +59,9 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("published_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("published_raw", sa.String(length=200), nullable=True),
-        sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("image_url", sa.Text(), nullable=True),
@@ -83,8 +81,8 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("fetched_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["duplicate_of"],
             ["articles.id"],
@@ -114,7 +112,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("content_type", sa.String(length=200), nullable=True),
-        sa.Column("fetched_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],

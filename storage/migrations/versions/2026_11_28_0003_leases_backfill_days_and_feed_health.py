@@ -12,8 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.types
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -31,7 +29,7 @@ def upgrade() -> None:
         sa.Column("new", sa.Integer(), nullable=False),
         sa.Column("updated", sa.Integer(), nullable=False),
         sa.Column("failed_pages", sa.Integer(), nullable=False),
-        sa.Column("finished_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_backfill_days")),
         sa.UniqueConstraint("source", "feed_url", "day", name=op.f("uq_backfill_days_source")),
     )
@@ -39,15 +37,15 @@ def upgrade() -> None:
         "leases",
         sa.Column("name", sa.String(length=2100), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("acquired_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
     op.create_table(
         "feed_health",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("feed_id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("extracted", sa.Integer(), nullable=False),
         sa.Column("with_date", sa.Integer(), nullable=False),
         sa.Column("with_author", sa.Integer(), nullable=False),

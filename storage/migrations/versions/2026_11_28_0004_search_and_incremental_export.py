@@ -27,8 +27,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.types
-
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -110,7 +108,7 @@ def upgrade() -> None:
         sa.Column("consumer", sa.String(length=200), nullable=False),
         sa.Column("change_seq", sa.BigInteger(), nullable=False),
         sa.Column("exported_rows", sa.Integer(), nullable=False),
-        sa.Column("exported_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("exported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("consumer", name=op.f("pk_export_watermarks")),
     )
     op.add_column("articles", sa.Column("change_seq", sa.BigInteger(), nullable=True))

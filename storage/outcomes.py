@@ -1,0 +1,113 @@
+"""Record what a run did with each feed: its fetch state and its extraction health.
+
+:func:`record_outcome` is the one way a feed's outcome reaches the database, for the ingest
+flow and the benchmarks alike. It runs after the feed's articles were saved, so a crash in
+between never records a feed as read when its articles were not. Extraction health is kept
+per run (runs that extracted nothing are not kept) so that a sharp drop, a site redesign, is
+noticed against the feed's recent runs (``ingest.health``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ingest.health import HealthCounts, health_drops
+from ingest.model import FeedResult, FeedUpdate
+from storage.models import FeedHealthRow, FeedRow
+
+#: How many earlier runs a feed's recent health pools.
+RECENT_RUNS = 5
+
+
+def record_outcome(engine: Engine, results: Sequence[FeedResult]) -> dict[str, tuple[str, ...]]:
+    """Record the fetched feeds among ``results`` in one transaction; return health drops.
+
+    For each feed that was fetched (``result.update`` set): its state (validators, next
+    fetch, failures in a row, parked) and this run's extraction health. The drops are the
+    sentences of ``ingest.health.health_drops`` by feed URL, empty when all is well.
+    """
+    fetched = [r for r in results if r.update is not None]
+    if not fetched:
+        return {}
+    drops: dict[str, tuple[str, ...]] = {}
+    with Session(engine) as session, session.begin():
+        urls = [r.feed_url for r in fetched]
+        known = session.execute(select(FeedRow.url, FeedRow.id).where(FeedRow.url.in_(urls)))
+        ids: dict[str, int] = {url: feed_id for url, feed_id in known}
+        before = _recent_health(session, ids.values())
+        for result in fetched:
+            feed_id = ids.get(result.feed_url)
+            if feed_id is None or result.update is None:
+                continue  # a feed the store does not know: nothing to record it on
+            drops[result.feed_url] = tuple(
+                health_drops(result.health, before.get(feed_id, HealthCounts()))
+            )
+            if result.health.extracted:
+                session.execute(
+                    insert(FeedHealthRow).values(
+                        feed_id=feed_id,
+                        recorded_at=result.update.fetched_at,
+                        extracted=result.health.extracted,
+                        with_date=result.health.with_date,
+                        with_author=result.health.with_author,
+                        long_body=result.health.long_body,
+                    )
+                )
+            session.execute(
+                update(FeedRow).where(FeedRow.id == feed_id).values(**_feed_values(result.update))
+            )
+    return drops
+
+
+def _feed_values(outcome: FeedUpdate) -> dict[str, Any]:
+    """The feeds row after a fetch: health reset on success, the failure counted otherwise."""
+    values: dict[str, Any] = {
+        "last_fetched_at": outcome.fetched_at,
+        "last_status": outcome.status.value,
+        "last_error": outcome.error,
+        "next_fetch_at": outcome.next_fetch_at,
+        "parked": outcome.parked,
+        "consecutive_failures": (0 if outcome.error is None else FeedRow.consecutive_failures + 1),
+    }
+    if outcome.validators is not None:
+        values["etag"] = outcome.validators.etag
+        values["last_modified"] = outcome.validators.last_modified
+    return values
+
+
+def _recent_health(session: Session, feed_ids: Collection[int]) -> dict[int, HealthCounts]:
+    """The pooled counts of each feed's last ``RECENT_RUNS`` recorded runs."""
+    if not feed_ids:
+        return {}
+    ranked = (
+        select(
+            FeedHealthRow,
+            func.row_number()
+            .over(
+                partition_by=FeedHealthRow.feed_id,
+                order_by=(FeedHealthRow.recorded_at.desc(), FeedHealthRow.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(FeedHealthRow.feed_id.in_(sorted(feed_ids)))
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            ranked.c.feed_id,
+            ranked.c.extracted,
+            ranked.c.with_date,
+            ranked.c.with_author,
+            ranked.c.long_body,
+        ).where(ranked.c.n <= RECENT_RUNS)
+    )
+    pooled: dict[int, HealthCounts] = {}
+    for feed_id, extracted, with_date, with_author, long_body in rows:
+        pooled[feed_id] = pooled.get(feed_id, HealthCounts()) + HealthCounts(
+            extracted, with_date, with_author, long_body
+        )
+    return pooled
