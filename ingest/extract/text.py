@@ -11,6 +11,8 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 __all__ = [
+    "DENSE",
+    "UNSPACED",
     "Block",
     "clean_text",
     "html_to_text",
@@ -48,6 +50,12 @@ SILENT_TAGS = word_set(
     input select option optgroup textarea datalist head title meta link source track dialog
     rt rp"""
 )
+
+# Scripts written without spaces between words (kana, CJK ideographs), and those whose single
+# characters say about as much as a short word (the same, and Hangul syllables).
+_KANA_HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+UNSPACED = re.compile(f"[{_KANA_HAN}]")
+DENSE = re.compile(f"[{_KANA_HAN}\u1100-\u11ff\uac00-\ud7af]")
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/]")
 # "<" runs an HTML parser would read as the start of a tag, comment, declaration or PI.
