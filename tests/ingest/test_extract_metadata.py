@@ -293,7 +293,8 @@ def test_jsonld_author_reference_resolves_in_graph() -> None:
             id="quotes-do-not-hide-a-case-only-difference",
         ),
         pytest.param(
-            '<meta property="og:title" content="Umzug: Bürgermeisterin sagt &quot;Wir bleiben&quot;">',
+            '<meta property="og:title" '
+            'content="Umzug: Bürgermeisterin sagt &quot;Wir bleiben&quot;">',
             "<h2>Bürgermeisterin sagt „Wir bleiben“</h2>",
             "Bürgermeisterin sagt „Wir bleiben“",
             "dom",
