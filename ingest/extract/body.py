@@ -7,8 +7,8 @@ container and its story-like siblings are kept, and the container is widened to 
 holding the rest of the story when the story is split into blocks too far apart for their
 scores to meet. The standfirst between headline and container opens the text (``lead``).
 Blocks are emitted without link clusters, the headline, a repeated byline, widget labels,
-credits and calls to follow (``phrases``), the related-content zone, or a heading left
-dangling at the end.
+credits and calls to follow (``phrases``), the related-content zone, a heading left
+dangling at the end, or a teaser the story's opening repeats.
 """
 
 from __future__ import annotations
@@ -42,7 +42,14 @@ from ingest.extract.phrases import (
     is_widget_label,
 )
 from ingest.extract.region import same_text, text_key
-from ingest.extract.text import BLOCK_TAGS, HEADING_TAGS, Block, iter_blocks, word_set
+from ingest.extract.text import (
+    BLOCK_TAGS,
+    HEADING_TAGS,
+    Block,
+    iter_blocks,
+    word_set,
+    word_shingles,
+)
 
 __all__ = ["BodyText", "extract_body"]
 
@@ -53,6 +60,11 @@ _END_ZONE = 0.4
 _CTA_ZONE = 0.5
 _MAX_PROMO_CHARS = 150
 _MAX_DANGLING_CHARS = 100
+# A teaser repeated by the story's opening sits among the first paragraphs, is a sentence or
+# more (a shorter line is a subtitle, printed on purpose), and most of its words come again.
+_TEASER_ZONE = 3
+_TEASER_SHARE = 0.85
+_MIN_TEASER_SHINGLES = 12
 # Less text than this after setting furniture aside means the furniture rules misfired.
 _MIN_STRICT_CHARS = 150
 _ANCESTOR_LEVELS = 5
@@ -428,7 +440,29 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
     while out and _is_dangling(*out[-1]):
         out.pop()
     # A page whose only words are a credit or a filing line keeps them: better than nothing.
-    return [text for text, _ in out] or set_aside
+    return _without_repeated_teaser(out) or set_aside
+
+
+def _without_repeated_teaser(blocks: list[tuple[str, str]]) -> list[str]:
+    """Drop a teaser printed above the story when the story's opening says it again: each of
+    the first paragraphs whose words the next few paragraphs repeat. A heading there is a
+    deck or a pull quote, which the page shows on purpose."""
+    texts = [text for text, _ in blocks]
+    kept: list[str] = []
+    for index, (text, tag) in enumerate(blocks):
+        following = texts[index + 1 : index + 1 + _TEASER_ZONE]
+        if index < _TEASER_ZONE and tag not in HEADING_TAGS and _repeated(text, following):
+            continue
+        kept.append(text)
+    return kept
+
+
+def _repeated(text: str, following: list[str]) -> bool:
+    own = word_shingles(text)
+    if len(own) < _MIN_TEASER_SHINGLES or not following:
+        return False
+    later = set().union(*(word_shingles(other) for other in following))
+    return len(own & later) >= _TEASER_SHARE * len(own)
 
 
 def _is_dangling(text: str, tag: str) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "join_blocks",
     "parse_fragment",
     "word_set",
+    "word_shingles",
 ]
 
 # Control characters, invisible format characters and lone surrogates are dropped; the
@@ -58,6 +59,7 @@ UNSPACED = re.compile(f"[{_KANA_HAN}]")
 DENSE = re.compile(f"[{_KANA_HAN}\u1100-\u11ff\uac00-\ud7af]")
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/]")
+_WORD = re.compile(r"\w+")
 # "<" runs an HTML parser would read as the start of a tag, comment, declaration or PI.
 _MARKUP_START = re.compile(r"<+(?=[A-Za-z/!?])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -135,6 +137,15 @@ def iter_blocks(
         if element.tail and element is not root:
             parts.append(element.tail)
     yield from _flush(parts, owners[-1], in_pre > 0)
+
+
+def word_shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+    """Return the runs of ``size`` lower-cased words of ``text`` (one shorter run for a text
+    of fewer words), for telling how much of one text another repeats."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    if len(words) < size:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def join_blocks(texts: list[str]) -> str:

@@ -71,6 +71,13 @@ def test_html_to_text(fragment: str, text: str) -> None:
         ('<ol class="breadcrumbs">x</ol>', "breadcrumb"),
         ('<div class="image-caption">x</div>', "caption"),
         ("<figcaption>x</figcaption>", "caption"),
+        pytest.param('<p class="bildunterschrift">x</p>', "caption", id="caption-german"),
+        pytest.param('<span class="legende">x</span>', "caption", id="caption-french"),
+        pytest.param('<div class="pie-foto">x</div>', "caption", id="caption-spanish"),
+        pytest.param('<p class="foto-legenda">x</p>', "caption", id="caption-portuguese"),
+        pytest.param('<div class="photo-gallery">x</div>', "gallery", id="gallery"),
+        pytest.param('<div class="bildergalerie">x</div>', "gallery", id="gallery-german"),
+        pytest.param('<div class="owl-carousel">x</div>', None, id="carousel-may-hold-content"),
         ('<div aria-label="Related stories">x</div>', "related"),
         ('<div data-component="share-tools">x</div>', "share"),
         ('<div role="navigation">x</div>', "navigation"),
@@ -383,3 +390,63 @@ def test_first_sentence_starting_with_by_is_kept() -> None:
     first = "By the time the fire was out, the old mill had burned to the ground."
     body = f"<article><h1>Fire at the mill</h1><p>{first}</p>{STORY}</article>"
     assert text_of(body).startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("top", "kept"),
+    [
+        pytest.param(
+            "<p class='teaser'>The council has approved the new budget for the harbour bridge "
+            "after a debate that lasted well into the night.</p>"
+            "<p>The council has approved the new budget for the harbour bridge after a debate "
+            "that lasted well into the night, the mayor said on Tuesday.</p>",
+            [
+                "The council has approved the new budget for the harbour bridge after a debate "
+                "that "
+                "lasted well into the night, the mayor said on Tuesday."
+            ],
+            id="teaser-repeated-by-the-opening-goes",
+        ),
+        pytest.param(
+            "<p>Bridge budget approved after long night</p><p>The council has approved the "
+            "budget for the harbour bridge after a long night of debate, the mayor said.</p>",
+            [
+                "Bridge budget approved after long night",
+                "The council has approved the budget "
+                "for the harbour bridge after a long night of debate, the mayor said.",
+            ],
+            id="short-subtitle-echoing-the-opening-stays",
+        ),
+        pytest.param(
+            "<h2>The council has approved the new budget for the harbour bridge after a debate "
+            "that lasted well into the night.</h2><p>The council has approved the new budget for"
+            " the harbour bridge after a debate that lasted well into the night, the mayor "
+            "said.</p>",
+            [
+                "The council has approved the new budget for the harbour bridge after a debate "
+                "that "
+                "lasted well into the night.",
+                "The council has approved the new budget for the "
+                "harbour bridge after a debate that lasted well into the night, the mayor said.",
+            ],
+            id="deck-heading-stays",
+        ),
+    ],
+)
+def test_teaser_repeated_by_the_opening(top: str, kept: list[str]) -> None:
+    text = text_of(f"<article><h1>Bridge budget</h1>{top}{STORY}</article>")
+    assert text == "\n\n".join([*kept, *PARAGRAPHS])
+
+
+def test_gallery_beside_the_story_is_set_aside() -> None:
+    gallery = (
+        '<div class="photo-gallery"><div class="slide"><img src="1.jpg"><p>The new bridge seen '
+        "from the north bank at dawn, before the opening.</p><p>1 / 3</p></div>"
+        '<div class="slide"><img src="2.jpg"><p>Visitors crossing the bridge on Sunday '
+        "afternoon, when the weather cleared.</p><p>2 / 3</p></div></div>"
+    )
+    first = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:3])
+    rest = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[3:])
+    text = text_of(f"<article><h1>Bridge opens</h1>{first}{gallery}{rest}</article>")
+    assert "Visitors crossing" not in text and "1 / 3" not in text
+    assert text == "\n\n".join(PARAGRAPHS)
