@@ -18,7 +18,12 @@ from lxml.html import HtmlElement
 from ingest.extract.agencies import is_agency
 from ingest.extract.boilerplate import is_caption, name_words
 from ingest.extract.candidates import Candidate
-from ingest.extract.cjk_credits import editors_credit, is_cjk_outlet, plain_credit
+from ingest.extract.cjk_credits import (
+    editors_credit,
+    is_cjk_by_line,
+    is_cjk_outlet,
+    plain_credit,
+)
 from ingest.extract.document import select
 from ingest.extract.jsonld import JsonLd, ld_names
 from ingest.extract.metadata import MetaTags
@@ -529,7 +534,8 @@ def _labelled_credit(element: HtmlElement) -> str | None:
 
 def _by_lines_after(headline: HtmlElement) -> list[str]:
     """Return a short "By Jane Doe" line among the blocks that follow the headline, with what
-    they hold ("<div class=meta><span>Von Jane Doe")."""
+    they hold ("<div class=meta><span>Von Jane Doe"), or a CJK line naming a reporter by his
+    job ("本报记者 张伟", "김민준 기자")."""
     for block in blocks_after(headline, _LINES_AFTER_HEADLINE):
         for element in islice(block.iter(), _BY_LINE_ELEMENTS):
             if not isinstance(element.tag, str) or not _opens_with_by(element):
@@ -538,17 +544,22 @@ def _by_lines_after(headline: HtmlElement) -> list[str]:
                 continue
             text = _byline_text(element)
             line = clean_text(text) if text else ""
-            if line and len(line) <= _MAX_BY_LINE_CHARS and _PREFIX.match(line):
+            if line and len(line) <= _MAX_BY_LINE_CHARS and _is_by_line(line):
                 return [line]
     return []
 
 
 def _opens_with_by(element: HtmlElement) -> bool:
-    """Tell cheaply whether an element's text starts with "By", "Von"...: its first words."""
+    """Tell cheaply whether an element's text starts with "By", "Von"... or names a CJK
+    reporter: its first words."""
     for piece in islice(element.itertext(), 4):
         if piece.strip():
-            return _PREFIX.match(piece.lstrip() + " ") is not None
+            return _is_by_line(piece.strip() + " ")
     return False
+
+
+def _is_by_line(text: str) -> bool:
+    return _PREFIX.match(text) is not None or is_cjk_by_line(text.strip())
 
 
 def _is_media_credit(element: HtmlElement) -> bool:

@@ -29,6 +29,7 @@ from ingest.extract.boilerplate import (
     name_words,
     remove_silent,
 )
+from ingest.extract.cjk_credits import is_cjk_by_line
 from ingest.extract.dates.datelines import read_date_line
 from ingest.extract.document import select
 from ingest.extract.lead import find_lead
@@ -47,6 +48,7 @@ from ingest.extract.text import (
     HEADING_TAGS,
     Block,
     iter_blocks,
+    text_weight,
     word_set,
     word_shingles,
 )
@@ -127,11 +129,11 @@ def extract_body(
     stats = measure(root)
     furniture = find_boilerplate(root, stats, _protected(root, headline))
     body = _read(root, stats, furniture, headline, titles or [], authors or [])
-    if len(body.text) < _MIN_STRICT_CHARS:
+    if text_weight(body.text) < _MIN_STRICT_CHARS:
         banners = _consent_banners(root, headline)
         stats = measure(root, skip=banners)
         lenient = _read(root, stats, banners, headline, titles or [], authors or [])
-        if len(lenient.text) >= _MIN_STRICT_CHARS:
+        if text_weight(lenient.text) >= _MIN_STRICT_CHARS:
             return lenient
     return body
 
@@ -476,7 +478,7 @@ def _is_dangling(text: str, tag: str) -> bool:
 def _is_byline_or_dateline(text: str, authors: list[str]) -> bool:
     if len(text) > 150:
         return False
-    if _BY_LINE.match(text):
+    if _BY_LINE.match(text) or is_cjk_by_line(text):
         if authors:
             return any(author.lower() in text.lower() for author in authors)
         # "By the time the fire was out..." starts a sentence, not a by-line.

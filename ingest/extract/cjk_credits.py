@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 from ingest.extract.document import select
 from ingest.extract.text import clean_text
 
-__all__ = ["editors_credit", "is_cjk_outlet", "plain_credit"]
+__all__ = ["editors_credit", "is_cjk_by_line", "is_cjk_outlet", "plain_credit"]
 
 # Job words, longest first so that "特约记者" goes whole. Mainland pages write the job before
 # the name ("记者张三"), Japanese and Korean ones after it ("山田記者", "김민준 기자").
@@ -26,8 +26,15 @@ _ROLES = (
     "责任编辑", "責任編輯", "特约记者", "特約記者", "通讯员", "通訊員", "实习生", "編集委員",
     "编辑部", "編輯部", "編集部", "편집국", "편집부", "논설위원", "선임기자", "객원기자",
     "특파원", "기자", "記者", "记者", "編輯", "编辑", "责编", "責編", "特派員", "特派员",
+    # Desks written before the name ("社会部 山田太郎記者", "사회부 김민준 기자"); only these, as
+    # surnames such as 阿部 and 服部 end in 部 too.
+    "社会部", "政治部", "経済部", "国際部", "文化部", "運動部", "写真部", "報道部", "科学部",
+    "사회부", "정치부", "경제부", "국제부", "문화부", "체육부", "산업부",
 )  # fmt: skip
 _ROLE = re.compile("|".join(_ROLES))
+# The job words that make a short line a by-line.
+_REPORTER = re.compile("记者|記者|기자|특파원|特派員|特派员")
+_MAX_BY_LINE_CHARS = 40
 # Mainland job words: their pages list several names set off by spaces ("记者 张三 李四").
 _MAINLAND = re.compile("记者|编辑|责编|通讯员|实习生")
 _HAN_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
@@ -86,6 +93,12 @@ def _without_role(token: str, mainland: bool) -> str:
         return token
     after = token[found.end() :].strip(":：")
     return after if after or mainland else token[: found.start()]
+
+
+def is_cjk_by_line(text: str) -> bool:
+    """Tell whether a short line credits a reporter ("本报记者 张伟", "김민준 기자"), whatever
+    the element holding it is called."""
+    return len(text) <= _MAX_BY_LINE_CHARS and bool(_REPORTER.search(text))
 
 
 def is_cjk_outlet(name: str) -> bool:

@@ -9,7 +9,7 @@ from itertools import islice
 from lxml.html import HtmlElement
 
 from ingest.extract.boilerplate import furniture_kind, name_words
-from ingest.extract.text import DENSE, clean_text, word_set
+from ingest.extract.text import DENSE, clean_text, text_weight, word_set
 
 __all__ = [
     "blocks_after",
@@ -31,7 +31,6 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 _MAX_HEADER_DEPTH = 12
 # Names of the block showing the site's own name, which may be an <h1>.
 _BRAND = word_set("sitetitle sitename sitebranding branding logo blogtitle blogname masthead")
-_DENSE_WEIGHT = 3  # a character of those scripts counts as this many Latin letters
 _MIN_CONTAINED = 20  # a headline inside a longer title (or holding it) is at least this long
 
 
@@ -73,7 +72,7 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
             continue
         seen += 1
         key = text_key(text)
-        long_enough = _weight(key) > _MIN_CONTAINED
+        long_enough = text_weight(key) > _MIN_CONTAINED
         matches = any(key == k or (long_enough and (key in k or k in key)) for k in keys)
         aside = in_furniture(element) or in_page_header(element)
         if matches:
@@ -90,11 +89,6 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
         if choice is not None:
             return choice
     return None
-
-
-def _weight(key: str) -> int:
-    """The length of a text key, a character of a dense script counting as a short word."""
-    return len(key) + (_DENSE_WEIGHT - 1) * len(DENSE.findall(key))
 
 
 def _several_words(text: str) -> bool:

@@ -19,6 +19,7 @@ __all__ = [
     "iter_blocks",
     "join_blocks",
     "parse_fragment",
+    "text_weight",
     "word_set",
     "word_shingles",
 ]
@@ -57,6 +58,7 @@ SILENT_TAGS = word_set(
 _KANA_HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 UNSPACED = re.compile(f"[{_KANA_HAN}]")
 DENSE = re.compile(f"[{_KANA_HAN}\u1100-\u11ff\uac00-\ud7af]")
+_DENSE_WEIGHT = 3  # a character of those scripts says about as much as three Latin letters
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/]")
 _WORD = re.compile(r"\w+")
@@ -137,6 +139,12 @@ def iter_blocks(
         if element.tail and element is not root:
             parts.append(element.tail)
     yield from _flush(parts, owners[-1], in_pre > 0)
+
+
+def text_weight(text: str) -> int:
+    """The length of a text, a character of a dense script counting as three: thresholds
+    written in Latin letters then hold for Chinese, Japanese and Korean too."""
+    return len(text) + (_DENSE_WEIGHT - 1) * len(DENSE.findall(text))
 
 
 def word_shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:

@@ -120,6 +120,9 @@ STORY = "".join(
         pytest.param("本报记者张三", ["张三"], id="chinese-own-reporter-written-on"),
         pytest.param("张三、李四", ["张三", "李四"], id="chinese-enumeration-comma"),
         pytest.param("陳小明 編輯", ["陳小明"], id="chinese-traditional-editor"),
+        pytest.param("社会部 山田太郎記者", ["山田太郎"], id="japanese-desk-before-reporter"),
+        pytest.param("사회부 김민준 기자", ["김민준"], id="korean-desk-before-reporter"),
+        pytest.param("阿部 真理子", ["阿部 真理子"], id="japanese-surname-ending-in-desk-char"),
         pytest.param(
             "时事评论员认为这项政策将在明年全面推开", [], id="chinese-sentence-is-no-name"
         ),
@@ -418,3 +421,26 @@ def test_chinese_editors_are_credited(tail: str, authors: list[str]) -> None:
         f"<h1>市政府发布新版公交线路规划</h1>{story}{tail}</article></body></html>"
     )
     assert extract_article(html, URL, now=NOW).authors == authors
+
+
+@pytest.mark.parametrize(
+    ("line", "authors"),
+    [
+        pytest.param("华中通讯社记者 刘洋", ["刘洋"], id="chinese-reporter"),
+        pytest.param("김민준 기자", ["김민준"], id="korean-reporter"),
+        pytest.param("来源：华中在线", [], id="chinese-source-is-no-by-line"),
+    ],
+)
+def test_cjk_by_line_after_the_headline(line: str, authors: list[str]) -> None:
+    story = "".join(
+        f"<p>这是新闻的第{n}段，内容足够长，可以算作正文的一部分，记录了当天发生的事情。</p>"
+        for n in range(5)
+    )
+    html = (
+        '<html lang="zh"><body><article><h1>市政府发布新版公交线路规划</h1>'
+        f'<div class="source">{line}</div><div class="article-content">{story}</div>'
+        "</article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.authors == authors
+    assert line not in article.text

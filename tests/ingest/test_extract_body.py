@@ -450,3 +450,36 @@ def test_gallery_beside_the_story_is_set_aside() -> None:
     text = text_of(f"<article><h1>Bridge opens</h1>{first}{gallery}{rest}</article>")
     assert "Visitors crossing" not in text and "1 / 3" not in text
     assert text == "\n\n".join(PARAGRAPHS)
+
+
+def test_short_chinese_story_is_long_enough_to_set_furniture_aside() -> None:
+    # A hundred characters of Chinese say as much as some three hundred Latin letters: the
+    # strict reading stands, and the gallery beside the story stays out.
+    story = [
+        "西山国家森林公园今年首次开放夜间观星活动，吸引了大批天文爱好者。公园在山顶观景台设置了十台天文望远镜。",
+        "公园管理处表示，为保护野生动物，夜间活动每天限流三百人，游客需要提前在网上预约。活动将持续到十月底。",
+    ]
+    gallery = (
+        '<ul class="gallery"><li><img src="a.jpg"><p>图为游客在山顶观景台用天文望远镜观测月球。</p>'
+        '</li><li><img src="b.jpg"><p>图为讲解员向游客介绍夏季星空中的主要星座和银河。</p></li></ul>'
+    )
+    body = (
+        f"<article><h1>西山森林公园首开夜间观星活动</h1><p>{story[0]}</p>{gallery}"
+        f"<p>{story[1]}</p></article>"
+    )
+    html = f'<html lang="zh"><head></head><body>{body}</body></html>'
+    assert extract_article(html, URL, now=NOW).text == "\n\n".join(story)
+
+
+def test_cjk_by_line_inside_the_story_is_not_text() -> None:
+    story = "".join(
+        f"<p>这是新闻的第{n}段，内容足够长，可以算作正文的一部分，记录了当天发生的事情。</p>"
+        for n in range(5)
+    )
+    html = (
+        '<html lang="zh"><body><article><h1>市政府发布新版公交线路规划</h1><div class="content">'
+        f"<p>本报记者 张伟 李娜</p>{story}</div></article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.authors == ["张伟", "李娜"]
+    assert "本报记者" not in article.text
