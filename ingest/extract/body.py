@@ -71,6 +71,7 @@ _MIN_TEASER_SHINGLES = 12
 _MIN_STRICT_CHARS = 150
 _ANCESTOR_LEVELS = 5
 _WIDEN_MIN_PROSE = 200
+_MIN_SERIES = 2  # entries of a live blog chosen on their own scores before short ones join
 _WIDEN_MIN_GAIN = 0.2
 _WIDEN_PROSE_SHARE = 0.6
 _WIDEN_LINKS = 0.2
@@ -94,6 +95,11 @@ _NEGATIVE_WORDS = word_set(
 _SENTENCE_TAGS = word_set("p li td dd blockquote")
 _CLUSTER_TAGS = frozenset(("ul", "ol", "dl", "div", "section", "table", "nav", "aside", "p"))
 _BY_LINE = re.compile(r"^(?:by|von|par|por|door|av)\b", re.IGNORECASE)
+# The time at the head of a live blog's update: "10:02", "10.02 Uhr", "9:15 am", "14h32".
+_ENTRY_TIME = re.compile(
+    r"^\d{1,2}[:.h][0-5]\d(?:\s*(?:uhr|h|am|pm|a\.m\.|p\.m\.))?\s*[|·•–—-]?\s*", re.IGNORECASE
+)
+_MAX_ENTRY_BY_LINE_CHARS = 80
 # Through the attribute axis: much faster in libxml2 than testing every element.
 _ARTICLE_BODY = etree.XPath("//@itemprop[.='articleBody']/..")
 
@@ -360,7 +366,34 @@ def _with_siblings(
                 0 < measures.text <= 80 and density == 0 and ". " in (sibling.text or "")
             ):
                 chosen.append(sibling)
-    return chosen
+    return _with_entries(chosen, top, stats)
+
+
+def _with_entries(
+    chosen: list[HtmlElement], top: HtmlElement, stats: dict[HtmlElement, Stats]
+) -> list[HtmlElement]:
+    """When the container is one of a series of entries built and named alike (a live blog's
+    updates), add the series' short entries, which score too little on their own ("Good
+    morning, welcome to our coverage")."""
+    top_class = top.get("class")
+    series = [node for node in chosen if node.tag == top.tag and node.get("class") == top_class]
+    parent = top.getparent()
+    if not top_class or len(series) < _MIN_SERIES or parent is None:
+        return chosen
+    kept = set(chosen)
+    return [
+        sibling
+        for sibling in parent
+        if sibling in kept or _next_entry(sibling, stats.get(sibling), top)
+    ]
+
+
+def _next_entry(sibling: HtmlElement, measures: Stats | None, top: HtmlElement) -> bool:
+    """A sibling built and named like the container, with some text and few links."""
+    if measures is None or measures.text < _MIN_PARAGRAPH or measures.link_density > 0.25:
+        return False
+    top_class = top.get("class")
+    return bool(top_class) and sibling.tag == top.tag and sibling.get("class") == top_class
 
 
 def _continues_story(
@@ -438,6 +471,8 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
             continue
         if index < 6 and _is_byline_or_dateline(text, authors):
             continue
+        if _is_entry_by_line(text):
+            continue  # "10:02 von Jana Roth" heads an update of a live blog
         out.append((text, block.tag))
     while out and _is_dangling(*out[-1]):
         out.pop()
@@ -473,6 +508,15 @@ def _is_dangling(text: str, tag: str) -> bool:
     if len(text) > _MAX_DANGLING_CHARS:
         return False
     return tag in HEADING_TAGS or text.endswith(":") or is_end_marker(text)
+
+
+def _is_entry_by_line(text: str) -> bool:
+    """A time followed by a by-line ("10:02 Uhr – von Jana Roth", "9.15 am by Liam Carter")."""
+    stamp = _ENTRY_TIME.match(text)
+    if stamp is None or len(text) > _MAX_ENTRY_BY_LINE_CHARS:
+        return False
+    rest = text[stamp.end() :]
+    return bool(_BY_LINE.match(rest)) and bool(clean_author_names(rest))
 
 
 def _is_byline_or_dateline(text: str, authors: list[str]) -> bool:

@@ -461,7 +461,8 @@ def test_short_chinese_story_is_long_enough_to_set_furniture_aside() -> None:
     ]
     gallery = (
         '<ul class="gallery"><li><img src="a.jpg"><p>图为游客在山顶观景台用天文望远镜观测月球。</p>'
-        '</li><li><img src="b.jpg"><p>图为讲解员向游客介绍夏季星空中的主要星座和银河。</p></li></ul>'
+        '</li><li><img src="b.jpg">'
+        "<p>图为讲解员向游客介绍夏季星空中的主要星座和银河。</p></li></ul>"
     )
     body = (
         f"<article><h1>西山森林公园首开夜间观星活动</h1><p>{story[0]}</p>{gallery}"
@@ -483,3 +484,51 @@ def test_cjk_by_line_inside_the_story_is_not_text() -> None:
     article = extract_article(html, URL, now=NOW)
     assert article.authors == ["张伟", "李娜"]
     assert "本报记者" not in article.text
+
+
+UPDATES = [
+    (
+        "Water level falls below seven metres",
+        "The river at Kaltenbach fell below seven "
+        "metres for the first time since Friday, and the fire brigade expects to reopen the road.",
+    ),
+    (
+        "Schools stay closed on Tuesday",
+        "The education office has decided that the primary "
+        "schools in Kaltenbach and Weilerfeld will stay closed on Tuesday as well.",
+    ),
+    (
+        "Volunteers fill sandbags",
+        "About two hundred volunteers came to the depot this "
+        "morning to fill sandbags, and the town asks that no more helpers come.",
+    ),
+    ("Good morning", "Welcome to our live coverage of the flood."),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry", "head"),
+    [
+        pytest.param('<div class="post">', "", id="short-update-joins-the-series"),
+        pytest.param(
+            '<article class="entry">',
+            '<div class="entry-head">1{i}:0{i} <span>by Jane Roe</span></div>',
+            id="time-and-by-line-heading-each-update",
+        ),
+    ],
+)
+def test_live_blog_updates(entry: str, head: str) -> None:
+    close = "</article>" if entry.startswith("<article") else "</div>"
+    updates = "".join(
+        f"{entry}{head.format(i=i)}<h3>{title}</h3><p>{text}</p>{close}"
+        for i, (title, text) in enumerate(UPDATES)
+    )
+    html = f"<main><h1>Flood: live</h1><div class='live'>{updates}</div></main>"
+    text = text_of(html)
+    assert text == "\n\n".join(f"{title}\n\n{text}" for title, text in UPDATES)
+
+
+def test_a_lone_short_sibling_named_like_the_story_stays_out() -> None:
+    # One story block beside a short box of the same name: no series of updates.
+    story = f'<div class="box">{STORY}</div><div class="box"><p>Subscribe for more news.</p></div>'
+    assert text_of(f"<main><h1>Headline</h1>{story}</main>") == "\n\n".join(PARAGRAPHS)
