@@ -33,7 +33,7 @@ _KICKER = word_set(
 )
 # What may stand between a kicker or a site name and the headline.
 _SEPARATORS = frozenset(":|-–—·•/")
-_SUFFIX_SEPARATORS = frozenset("|-–—·•")
+_SUFFIX_SEPARATORS = frozenset("|-–—·•｜丨ㅣ_")
 _SENTENCE_END = frozenset(".?!…")
 _STRIPPED = " :|-–—·•/"
 _BREAKS = frozenset(("br", "div", "p"))

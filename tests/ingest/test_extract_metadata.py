@@ -61,6 +61,34 @@ def iso(value: datetime | None) -> str | None:
         ),
         pytest.param("Left - Right", ["Other"], URL, "Left - Right", id="unrelated-suffix"),
         pytest.param("No separator", ["Site"], URL, "No separator", id="plain"),
+        pytest.param(
+            "市立図書館、日曜は午後8時まで開館へ｜南浦タイムズ",
+            ["南浦タイムズ"],
+            URL,
+            "市立図書館、日曜は午後8時まで開館へ",
+            id="full-width-bar",
+        ),
+        pytest.param(
+            "首座城市书房在滨河公园开放_南湖日报",
+            ["南湖日报"],
+            URL,
+            "首座城市书房在滨河公园开放",
+            id="underscore",
+        ),
+        pytest.param(
+            "东江市发布新版公交线路规划--东江晨报",
+            ["东江晨报"],
+            URL,
+            "东江市发布新版公交线路规划",
+            id="double-dash",
+        ),
+        pytest.param(
+            "한빛시, 시내버스 노선 개편ㅣ한빛일보",
+            ["한빛일보"],
+            URL,
+            "한빛시, 시내버스 노선 개편",
+            id="hangul-bar",
+        ),
     ],
 )
 def test_strip_site_suffix(title: str, site_names: list[str], url: str, expected: str) -> None:
@@ -313,6 +341,13 @@ def test_jsonld_author_reference_resolves_in_graph() -> None:
             "윤 시장, 버스 노선 개편",
             "dom",
             id="short-korean-h1-is-the-headline",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="市立図書館、日曜も開館へ｜南浦タイムズ">',
+            "<h2>市立図書館、日曜も開館へ</h2>",
+            "市立図書館、日曜も開館へ",
+            "dom",
+            id="headline-before-a-full-width-bar",
         ),
     ],
 )
