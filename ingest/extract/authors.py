@@ -213,9 +213,13 @@ def find_authors(
     region: HtmlElement,
     headline: HtmlElement | None,
     site_names: list[str],
+    *,
+    han: bool = False,
 ) -> AuthorCredits:
     """Return the people credited with the article, best source first, then the wire
-    agencies credited beside them."""
+    agencies credited beside them. ``han``: the page is written in Chinese characters, and
+    may credit its editors as Chinese pages do (looked for only when no by-line names
+    anyone: a scan of every text of the page)."""
     sources: list[_Credit] = []
     persons: list[str] = []
     orgs: list[str] = []
@@ -238,7 +242,8 @@ def find_authors(
     beside = _marked_authors(root, region)
     origin = "author link beside the article"
     sources.append(_credit(beside, [], "dom", origin, site_names, handles=True))
-    sources.append(_credit(editors_credit(root), [], "dom", "editors", site_names))
+    if han and not any(credit.persons or credit.agencies for credit in sources):
+        sources.append(_credit(editors_credit(root), [], "dom", "editors", site_names))
     return _choose(sources)
 
 
