@@ -100,10 +100,11 @@ _STOP = re.compile(
 )
 _SPLIT = re.compile(
     r"\s*(?:,|،|;|、|，|；|\||/|•|·|\s[-–—]\s|&"
-    r"|(?i:\band\b|\bund\b|\bet\b|\bwith\b|\smit\s|\savec\s|\scon\s|\scom\s)|\s[yei]\s)\s*"
+    r"|(?i:\band\b|\bund\b|\bet\b|\bwith\b)|\s[yei]\s)\s*"
 )
-# "Jane Roe (AFP)": a bracketed agency after a name.
+# "Jane Roe (AFP)", "Jane Roe mit dpa": an agency after a name, in brackets or after "with".
 _BRACKETED = re.compile(r"\s*[(\[]([^()\[\]]{2,40})[)\]]")
+_WITH_AGENCY = re.compile(r"\s+(?:mit|avec|con|com)\s+([^,;/|()]{2,40})$", re.IGNORECASE)
 _ROLE_WORDS = word_set(
     """writer writers reporter reporters correspondent correspondents editor editors columnist
     columnists contributor contributors contributing journalist journalists staff producer
@@ -317,7 +318,7 @@ def clean_author_names(raw: str, *, handles: bool = False) -> list[str]:
     text = plain_credit(text)
     if _is_place(text):
         return []
-    text = _BRACKETED.sub(_unbracket_agency, text)
+    text = _WITH_AGENCY.sub(_unbracket_agency, _BRACKETED.sub(_unbracket_agency, text))
     names: list[str] = []
     for part in _SPLIT.split(_SENTENCE_BREAK.sub(_break_sentence, text)):
         name = _strip_part(part)
@@ -333,7 +334,7 @@ def _is_place(text: str) -> bool:
 
 
 def _unbracket_agency(found: re.Match[str]) -> str:
-    """ "Jane Roe (AFP)": the agency in brackets is a credit of its own."""
+    """ "Jane Roe (AFP)", "Jane Roe mit dpa": the agency is a credit of its own."""
     inner = found.group(1).strip()
     return f", {inner}" if is_agency(inner) else found.group(0)
 
