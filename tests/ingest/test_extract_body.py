@@ -532,3 +532,26 @@ def test_a_lone_short_sibling_named_like_the_story_stays_out() -> None:
     # One story block beside a short box of the same name: no series of updates.
     story = f'<div class="box">{STORY}</div><div class="box"><p>Subscribe for more news.</p></div>'
     assert text_of(f"<main><h1>Headline</h1>{story}</main>") == "\n\n".join(PARAGRAPHS)
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        pytest.param("（责编：王丽、陈刚）", id="chinese-editors"),
+        pytest.param("责任编辑：赵敏", id="chinese-editor-in-charge"),
+        pytest.param("来源：东江晨报", id="chinese-source"),
+        pytest.param("출처: 한빛일보", id="korean-source"),
+    ],
+)
+def test_cjk_credit_lines_are_not_text(credit: str) -> None:
+    story = [
+        f"这是新闻的第{n}段，内容足够长，可以算作正文的一部分，记录了当天发生的事情。"
+        for n in range(5)
+    ]
+    paragraphs = "".join(f"<p>{p}</p>" for p in story)
+    html = (
+        '<html lang="zh"><head><title>市政府发布新版公交线路规划</title></head><body><article>'
+        f'<h1>市政府发布新版公交线路规划</h1><div class="content">{paragraphs}<p>{credit}</p></div>'
+        "</article></body></html>"
+    )
+    assert extract_article(html, URL, now=NOW).text == "\n\n".join(story)
