@@ -1,9 +1,11 @@
 """Find who wrote the article and clean each credit into a person's name.
 
 Sources, best first: JSON-LD ``author``, meta tags (author, parsely-author, dc.creator...),
-byline elements in the article (``rel=author``, ``itemprop=author``, ``.byline``, ``.author``).
-"By Jane Doe and John Roe, Staff Writers" gives ["Jane Doe", "John Roe"]. An organisation
-(JSON-LD Organization, "Reuters", "Staff") is credited only when no person is.
+byline elements in the article (``rel=author``, ``itemprop=author``, ``.byline``, ``.author``),
+labelled credits ("Autor: ..."), a by-line after the headline, and the editors a Chinese page
+credits (``cjk_credits``). "By Jane Doe and John Roe, Staff Writers" gives ["Jane Doe", "John
+Roe"]. A wire agency ("Jane Roe, dpa": ``agencies``) is credited after the people beside it;
+an organisation (JSON-LD Organization, "Staff", "Redaktion") only when no person is named.
 """
 
 from __future__ import annotations

@@ -7,7 +7,10 @@ title: the same words written with the page's own typography ("„Quote“" wher
 '"Quote"'), or the metadata title with a kicker or a site name around it ("Klimaschutz:
 Bohren, bis es heiß wird" for the headline "Bohren, bis es heiß wird"). An article's h1
 worded otherwise than the metadata also goes first: the metadata then carries a title written
-for search engines or social cards, and the reader copies the h1.
+for search engines or social cards, and the reader copies the h1. The texts of the headline's
+elements are never glued together; where the markup lost the separator a metadata title keeps
+between the same words ("Kicker: Headline"), that title is given. Quotation marks of any
+typography compare as one.
 """
 
 from __future__ import annotations
