@@ -34,7 +34,7 @@ from ingest.extract.metadata import (
 )
 from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.extract.region import find_headline, find_region
-from ingest.extract.text import clean_text, html_to_text
+from ingest.extract.text import UNSPACED, clean_text, html_to_text
 from ingest.extract.titles import choose_titles
 from ingest.fetch.decode import decode_html
 from ingest.model import Article, FeedEntry
@@ -104,7 +104,8 @@ def _collect(
     titles = choose_titles(page, headline, site_names, url)
     region = find_region(root, headline)
     shown = find_dates(root, region, headline)
-    credits = find_authors(ld, meta, region, headline, site_names)
+    han = any(UNSPACED.search(candidate.value) for candidate in titles)
+    credits = find_authors(ld, meta, region, headline, site_names, han=han)
     # Everything above reads the intact tree; the body extraction drops scripts and styles.
     body = extract_body(
         root, headline=headline, titles=[c.value for c in titles], authors=credits.names

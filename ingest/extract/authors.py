@@ -1,9 +1,11 @@
 """Find who wrote the article and clean each credit into a person's name.
 
 Sources, best first: JSON-LD ``author``, meta tags (author, parsely-author, dc.creator...),
-byline elements in the article (``rel=author``, ``itemprop=author``, ``.byline``, ``.author``).
-"By Jane Doe and John Roe, Staff Writers" gives ["Jane Doe", "John Roe"]. An organisation
-(JSON-LD Organization, "Reuters", "Staff") is credited only when no person is.
+byline elements in the article (``rel=author``, ``itemprop=author``, ``.byline``, ``.author``),
+labelled credits ("Autor: ..."), a by-line after the headline, and the editors a Chinese page
+credits (``cjk_credits``). "By Jane Doe and John Roe, Staff Writers" gives ["Jane Doe", "John
+Roe"]. A wire agency ("Jane Roe, dpa": ``agencies``) is credited after the people beside it;
+an organisation (JSON-LD Organization, "Staff", "Redaktion") only when no person is named.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from itertools import islice
 from lxml import etree
 from lxml.html import HtmlElement
 
+from ingest.extract.agencies import is_agency
 from ingest.extract.boilerplate import is_caption, name_words
 from ingest.extract.candidates import Candidate
+from ingest.extract.cjk_credits import (
+    editors_credit,
+    is_cjk_by_line,
+    is_cjk_outlet,
+    plain_credit,
+)
 from ingest.extract.document import select
 from ingest.extract.jsonld import JsonLd, ld_names
 from ingest.extract.metadata import MetaTags
 from ingest.extract.region import blocks_after, in_furniture, in_page_header
-from ingest.extract.text import clean_text, word_set
+from ingest.extract.text import DENSE, clean_text, word_set
 
 __all__ = ["AuthorCredits", "clean_author_names", "find_authors"]
 
@@ -49,9 +58,17 @@ _CREDIT_LABEL = re.compile(
     r"|escrito por|written by)\s*:\s*$",
     re.IGNORECASE,
 )
+# A line that is only a label and a name: "Auteur : Jane Roe", "Yazar: Ahmet Yılmaz".
+_CREDIT_LINE = re.compile(
+    r"^\s*(?:autor(?:in|en)?|authors?|auteur(?:e|s)?|autore|verfasser(?:in)?|escrito por"
+    r"|written by|yazar|作者|लेखक|بقلم)\s*[:：]\s*(\S.*)$",
+    re.IGNORECASE,
+)
+_MAX_CREDIT_LINE_CHARS = 80
 _BY_LINE_ELEMENTS = 30  # elements read inside each sibling
 _MAX_BY_LINE_CHARS = 120  # a by-line is short; a paragraph starting "Von ..." is not one
 _MEDIA_TAGS = frozenset(("figure", "figcaption"))
+_MAX_MEDIA_DEPTH = 8
 
 _PREFIX = re.compile(
     r"^(?:(?:written|reported|posted|words|text|story|photos?|compiled|eingestellt|erstellt"
@@ -76,24 +93,37 @@ _STOP = re.compile(
     r"|publié|follow|read\s+more|share|email|\d+\s+(?:min|minutes?|hours?|days?)\b"
     r"|illustrations?\s+(?:by|von|de|par)\b|(?:photos?|fotos?|bilder?)\s+(?:by|von|de|par)\b"
     r"|\b(?:photos?|fotos?|bilder?|image|credits?)\s*:"
-    r"|\b(?:datum|date|fecha|quelle|source|fuente|kategorie|category)\s*:)",
+    r"|\b(?:datum|date|fecha|quelle|source|fuente|kategorie|category)\s*:"
+    r"|\b(?:fotoğraf|foto|fotografia|صورة|फोटो|crédito)\s*[:=]"
+    r"|(?:\b(?:photos?|fotos?|bild|image)\s*)?©"
+    # Buttons of a profile box, picture credits and time stamps of CJK by-lines.
+    r"|フォロー|구독|关注|關注|사진\s*[=:]|写真\s*[:：=]|图片|摄影|撮影|来源|來源|출처|입력|수정|更新)",
     re.IGNORECASE,
 )
 _SPLIT = re.compile(
-    r"\s*(?:,|،|;|\||/|•|·|\s[-–—]\s|&|(?i:\band\b|\bund\b|\bet\b|\bwith\b)|\s[yei]\s)\s*"
+    r"\s*(?:,|،|;|、|，|；|\||/|•|·|\s[-–—]\s|&"
+    r"|(?i:\band\b|\bund\b|\bet\b|\bwith\b)|\s[yei]\s)\s*"
 )
+# "Jane Roe (AFP)", "Jane Roe mit dpa": an agency after a name, in brackets or after "with".
+_BRACKETED = re.compile(r"\s*[(\[]([^()\[\]]{2,40})[)\]]")
+_WITH_AGENCY = re.compile(r"\s+(?:mit|avec|con|com)\s+([^,;/|()]{2,40})$", re.IGNORECASE)
 _ROLE_WORDS = word_set(
     """writer writers reporter reporters correspondent correspondents editor editors columnist
     columnists contributor contributors contributing journalist journalists staff producer
     producers analyst photographer photographers intern critic chief senior
     associate assistant special executive managing deputy redakteur
     redakteurin korrespondent korrespondentin autor autorin rédacteur rédactrice journaliste
-    envoyé envoyée spécial spéciale redacción corresponsal chefredakteur chefredakteurin
-    experte expertin reporterin"""
+    envoyé envoyée spécial spéciale corresponsal chefredakteur chefredakteurin
+    experte expertin reporterin periodista correspondant correspondante enviado enviada
+    repórter colunista correspondente muhabir muhabiri editör مراسل مراسلة محرر صحفي
+    संवाददाता रिपोर्टर संपादक"""
 )
-_ORG_WORDS = word_set(
+# The desk of an outlet ("Redaktion"): credited alone when no person is named, dropped after a
+# person's name as a job title is.
+_DESK_WORDS = word_set("redaktion rédaction redacción redaccion redação redacao")
+_ORG_WORDS = _DESK_WORDS | word_set(
     """news press agency staff desk team newsroom editors editorial media times post journal inc
-    ltd llc service wire bureau redaktion online digital network magazine gazette tribune
+    ltd llc service wire bureau online digital network magazine gazette tribune
     herald daily radio tv television reuters bloomberg afp dpa ap ansa efe international"""
 )
 # Day and month names trail bylines ("Jane Doe Thursday, November 5").
@@ -108,13 +138,27 @@ _NOT_NAMES = _CALENDAR_WORDS | word_set(
     """admin administrator anonymous unknown guest user share follow facebook twitter email
     print comments comment more author authors opinion home menu search subscribe login by
     von vor publisher webmaster stand auteur autor autorin autore verfasser datum date quelle
-    source fuente mehr plus views weiterlesen"""
+    source fuente mehr plus views weiterlesen nachrichten agenturen nachrichtenagentur
+    agencies agencias agences agenzie ajanslar وكالات"""
+)
+# A credit ending in a country is a place ("Frankfurt, Germany"): the dateline or the
+# publisher's address, never a person.
+_COUNTRIES = word_set(
+    """germany deutschland austria österreich switzerland schweiz suisse svizzera france
+    spain españa italy italia portugal usa u.s. u.s.a. uk turkey türkiye india भारत china
+    中国 japan 日本 korea 한국 brazil brasil mexico méxico argentina chile colombia peru
+    egypt مصر belgium belgique netherlands nederland poland polska"""
 )
 # Job titles a person's name may follow ("Chefredakteur Jan Roe"); "Redacción Diario" is a desk.
 _TITLES = word_set(
     """reporter reporterin correspondent korrespondent korrespondentin columnist editor redakteur
-    redakteurin chefredakteur chefredakteurin experte expertin journalist journalistin"""
+    redakteurin chefredakteur chefredakteurin experte expertin journalist journalistin
+    correspondant correspondante corresponsal periodista repórter correspondente muhabir
+    مراسل مراسلة संवाददाता रिपोर्टर"""
 )
+# Names in Chinese, Japanese or Korean are a few characters long.
+_MAX_DENSE_WORDS = 3
+_MAX_DENSE_CHARS = 8
 _PLACEHOLDERS = word_set("author authors admin administrator unknown anonymous user guest")
 # A credit ends where a date starts: names hold no digits.
 _DATED_TAIL = re.compile(
@@ -151,19 +195,39 @@ class AuthorCredits:
     candidates: list[Candidate[list[str]]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Credit:
+    """What one source credits: people, wire agencies and organisations, cleaned."""
+
+    persons: list[str]
+    agencies: list[str]
+    orgs: list[str]
+    source: str
+    origin: str
+
+    @property
+    def candidate(self) -> Candidate[list[str]]:
+        return Candidate(self.persons + self.agencies, self.source, self.origin)
+
+
 def find_authors(
     ld: JsonLd,
     meta: MetaTags,
     region: HtmlElement,
     headline: HtmlElement | None,
     site_names: list[str],
+    *,
+    han: bool = False,
 ) -> AuthorCredits:
-    """Return the people credited with the article, best source first."""
-    sources: list[tuple[Candidate[list[str]], list[str]]] = []  # (persons, organisations)
+    """Return the people credited with the article, best source first, then the wire
+    agencies credited beside them. ``han``: the page is written in Chinese characters, and
+    may credit its editors as Chinese pages do (looked for only when no by-line names
+    anyone: a scan of every text of the page)."""
+    sources: list[_Credit] = []
     persons: list[str] = []
     orgs: list[str] = []
     for name, is_person in ld_names(ld, ld.get("author") or ld.get("creator")):
-        (persons if is_person else orgs).append(name)
+        (persons if is_person or is_agency(name) else orgs).append(name)
     sources.append(_credit(persons, orgs, "jsonld", "author", site_names))
     for key in _META_KEYS:
         values = [v for v in meta.get(key) if not _URL.match(v)]
@@ -177,18 +241,43 @@ def find_authors(
     if headline is not None:
         lines = _by_lines_after(headline)
         sources.append(_credit(lines, [], "dom", "by-line after headline", site_names))
-    beside = _marked_authors(region.getroottree().getroot(), region)
+    root = region.getroottree().getroot()
+    beside = _marked_authors(root, region)
     origin = "author link beside the article"
     sources.append(_credit(beside, [], "dom", origin, site_names, handles=True))
-    candidates = [candidate for candidate, _ in sources if candidate.value]
-    for candidate, _ in sources:
-        if candidate.value:
-            return AuthorCredits(candidate.value, candidate.source, candidates)
-    for candidate, organisations in sources:
-        if organisations:
-            credit = Candidate(organisations, candidate.source, candidate.origin)
-            return AuthorCredits(organisations, candidate.source, [*candidates, credit])
+    if han and not any(credit.persons or credit.agencies for credit in sources):
+        sources.append(_credit(editors_credit(root), [], "dom", "editors", site_names))
+    return _choose(sources)
+
+
+def _choose(sources: list[_Credit]) -> AuthorCredits:
+    """The first source naming a person, with the agencies credited beside those people;
+    else the first naming an agency; else the first naming an organisation."""
+    candidates = [credit.candidate for credit in sources if credit.candidate.value]
+    for credit in sources:
+        if credit.persons:
+            names = _dedupe(credit.persons + credit.agencies + _agencies_beside(credit, sources))
+            return AuthorCredits(names, credit.source, candidates)
+    for credit in sources:
+        if credit.agencies:
+            return AuthorCredits(credit.agencies, credit.source, candidates)
+    for credit in sources:
+        if credit.orgs:
+            chosen = Candidate(credit.orgs, credit.source, credit.origin)
+            return AuthorCredits(credit.orgs, credit.source, [*candidates, chosen])
     return AuthorCredits([], None, candidates)
+
+
+def _agencies_beside(chosen: _Credit, sources: list[_Credit]) -> list[str]:
+    """Agencies another source credits beside one of the chosen people: JSON-LD may list
+    the reporter alone while the by-line reads "Jane Roe, dpa"."""
+    keys = {person.casefold() for person in chosen.persons}
+    return [
+        agency
+        for credit in sources
+        if credit is not chosen and not keys.isdisjoint(p.casefold() for p in credit.persons)
+        for agency in credit.agencies
+    ]
 
 
 def _credit(
@@ -199,18 +288,21 @@ def _credit(
     site_names: list[str],
     *,
     handles: bool = False,
-) -> tuple[Candidate[list[str]], list[str]]:
-    """Split raw credits into cleaned person names and organisation names."""
+) -> _Credit:
+    """Split raw credits into cleaned person names, wire agencies and organisation names."""
     site_keys = {_key(name) for name in site_names}
     persons: list[str] = []
+    agencies: list[str] = []
     orgs = [clean_text(org) for org in raw_orgs if clean_text(org)]
     for raw in raw_persons:
         for name in clean_author_names(raw, handles=handles):
-            if _is_organisation(name) or _names_site(name, site_keys):
+            if is_agency(name):
+                agencies.append(name)
+            elif _is_organisation(name) or _names_site(name, site_keys):
                 orgs.append(name)
             else:
                 persons.append(name)
-    return Candidate(_dedupe(persons), source, origin), _dedupe(orgs)
+    return _Credit(_dedupe(persons), _dedupe(agencies), _dedupe(orgs), source, origin)
 
 
 def clean_author_names(raw: str, *, handles: bool = False) -> list[str]:
@@ -225,12 +317,28 @@ def clean_author_names(raw: str, *, handles: bool = False) -> list[str]:
     text = _DATED_TAIL.sub("", text)  # "Von Jane Doe am 21. April 2020"
     if handles and _is_handle(text):
         return [text]
+    text = plain_credit(text)
+    if _is_place(text):
+        return []
+    text = _WITH_AGENCY.sub(_unbracket_agency, _BRACKETED.sub(_unbracket_agency, text))
     names: list[str] = []
     for part in _SPLIT.split(_SENTENCE_BREAK.sub(_break_sentence, text)):
         name = _strip_part(part)
-        if name and _looks_like_name(name):
+        if name and (is_agency(name) or _looks_like_name(name)):
             names.append(name)
     return names
+
+
+def _is_place(text: str) -> bool:
+    """ "Frankfurt, Germany", "Kirche und Leben, Münster, Germany": a place, not people."""
+    head, comma, last = text.rpartition(",")
+    return bool(comma and head.strip()) and last.strip(" .").lower() in _COUNTRIES
+
+
+def _unbracket_agency(found: re.Match[str]) -> str:
+    """ "Jane Roe (AFP)", "Jane Roe mit dpa": the agency is a credit of its own."""
+    inner = found.group(1).strip()
+    return f", {inner}" if is_agency(inner) else found.group(0)
 
 
 def _break_sentence(found: re.Match[str]) -> str:
@@ -259,8 +367,11 @@ def _strip_part(part: str) -> str:
     if len(head := _FOR_TAIL.sub("", part).split()) >= 2:
         part = " ".join(head)
     words = part.split()
-    # Trailing job titles, degrees and weekdays: "Jane Doe Staff Writer", "Jane Doe PhD".
-    while words and _trailing_title(words[-1]):
+    # Trailing job titles, degrees and weekdays: "Jane Doe Staff Writer", "Jane Doe PhD"; a
+    # desk after a person's name ("Jane Roe Redaktion"), not after an outlet's ("N-Land").
+    while words and (
+        _trailing_title(words[-1]) or (len(words) > 2 and words[-1].lower() in _DESK_WORDS)
+    ):
         words.pop()
     # A leading job title: "Chefredakteur Jan Roe", "FOCUS-Online-Experte Jan Roe".
     while len(words) > 2 and words[0].lower().rsplit("-", 1)[-1] in _TITLES:
@@ -302,11 +413,18 @@ def _looks_like_name(name: str) -> bool:
         return False
     if name.count("(") != name.count(")"):
         return False  # a label cut short ("Auteur(s")
+    if DENSE.search(name):
+        # A longer run of Chinese, Japanese or Korean is a sentence or a box's whole text.
+        return len(words) <= _MAX_DENSE_WORDS and all(
+            len(word) <= _MAX_DENSE_CHARS for word in words
+        )
     # In cased scripts a name's words are capitalised (particles aside).
     return not any(word[0].islower() and word.lower() not in _PARTICLES for word in words)
 
 
 def _is_organisation(name: str) -> bool:
+    if is_cjk_outlet(name):
+        return True  # "연합뉴스", "东方晨报"
     words = [word.lower().strip(".,") for word in name.split()]
     if any(word in _ORG_WORDS for word in words) or _DOMAIN.search(name.lower()):
         return True  # "Associated Press", "Cleveland.com"
@@ -363,10 +481,23 @@ def _byline_texts(region: HtmlElement) -> tuple[list[str], list[str], list[str]]
         # byline page navigation; comments, related lists and asides still exclude it.
         if _has_nested_byline(element) or in_furniture(element, region.getparent(), _OWN):
             continue
+        if _in_media(element, region):
+            continue  # "Bild © hr" under a picture credits the picture
         text = _byline_text(element)
         if text:
             (marked if _is_marked(element) else loose).append(text)
     return marked, loose, labelled
+
+
+def _in_media(element: HtmlElement, region: HtmlElement) -> bool:
+    """Tell whether an element sits in a picture's ``<figure>`` (below ``region``); blocks
+    named "caption" or "credits" may hold the story's own header or credits."""
+    for node in (element, *islice(element.iterancestors(), _MAX_MEDIA_DEPTH)):
+        if node is region:
+            return False
+        if node.tag in _MEDIA_TAGS:
+            return True
+    return False
 
 
 def _is_marked(element: HtmlElement) -> bool:
@@ -392,9 +523,15 @@ def _marked_authors(root: HtmlElement, region: HtmlElement) -> list[str]:
 
 def _labelled_credit(element: HtmlElement) -> str | None:
     """Return the name written after a label element of its own ("<h5>Autor:</h5> Peter
-    Maahn", "<b>Text:</b> Jane Doe"): the label's tail, else the next element's text."""
+    Maahn", "<b>Text:</b> Jane Doe"): the label's tail, else the next element's text; or the
+    name a short line of its own gives after its label ("<p>Auteur : Jane Roe</p>")."""
     text = element.text
-    if not text or len(text) > _MAX_LABEL_CHARS or not _CREDIT_LABEL.match(text):
+    if not text:
+        return None
+    line = _CREDIT_LINE.match(text)
+    if line is not None and len(element) == 0 and len(text) <= _MAX_CREDIT_LINE_CHARS:
+        return line.group(1)
+    if len(text) > _MAX_LABEL_CHARS or not _CREDIT_LABEL.match(text):
         return None
     credit = (element.tail or "").strip()
     if not credit:
@@ -405,7 +542,8 @@ def _labelled_credit(element: HtmlElement) -> str | None:
 
 def _by_lines_after(headline: HtmlElement) -> list[str]:
     """Return a short "By Jane Doe" line among the blocks that follow the headline, with what
-    they hold ("<div class=meta><span>Von Jane Doe")."""
+    they hold ("<div class=meta><span>Von Jane Doe"), or a CJK line naming a reporter by his
+    job ("本报记者 张伟", "김민준 기자")."""
     for block in blocks_after(headline, _LINES_AFTER_HEADLINE):
         for element in islice(block.iter(), _BY_LINE_ELEMENTS):
             if not isinstance(element.tag, str) or not _opens_with_by(element):
@@ -414,17 +552,22 @@ def _by_lines_after(headline: HtmlElement) -> list[str]:
                 continue
             text = _byline_text(element)
             line = clean_text(text) if text else ""
-            if line and len(line) <= _MAX_BY_LINE_CHARS and _PREFIX.match(line):
+            if line and len(line) <= _MAX_BY_LINE_CHARS and _is_by_line(line):
                 return [line]
     return []
 
 
 def _opens_with_by(element: HtmlElement) -> bool:
-    """Tell cheaply whether an element's text starts with "By", "Von"...: its first words."""
+    """Tell cheaply whether an element's text starts with "By", "Von"... or names a CJK
+    reporter: its first words."""
     for piece in islice(element.itertext(), 4):
         if piece.strip():
-            return _PREFIX.match(piece.lstrip() + " ") is not None
+            return _is_by_line(piece.strip() + " ")
     return False
+
+
+def _is_by_line(text: str) -> bool:
+    return _PREFIX.match(text) is not None or is_cjk_by_line(text.strip())
 
 
 def _is_media_credit(element: HtmlElement) -> bool:

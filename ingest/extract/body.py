@@ -7,8 +7,8 @@ container and its story-like siblings are kept, and the container is widened to 
 holding the rest of the story when the story is split into blocks too far apart for their
 scores to meet. The standfirst between headline and container opens the text (``lead``).
 Blocks are emitted without link clusters, the headline, a repeated byline, widget labels,
-credits and calls to follow (``phrases``), the related-content zone, or a heading left
-dangling at the end.
+credits and calls to follow (``phrases``), the related-content zone, a heading left
+dangling at the end, or a teaser the story's opening repeats.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ingest.extract.boilerplate import (
     name_words,
     remove_silent,
 )
+from ingest.extract.cjk_credits import is_cjk_by_line
 from ingest.extract.dates.datelines import read_date_line
 from ingest.extract.document import select
 from ingest.extract.lead import find_lead
@@ -42,7 +43,15 @@ from ingest.extract.phrases import (
     is_widget_label,
 )
 from ingest.extract.region import same_text, text_key
-from ingest.extract.text import BLOCK_TAGS, HEADING_TAGS, Block, iter_blocks, word_set
+from ingest.extract.text import (
+    BLOCK_TAGS,
+    HEADING_TAGS,
+    Block,
+    iter_blocks,
+    text_weight,
+    word_set,
+    word_shingles,
+)
 
 __all__ = ["BodyText", "extract_body"]
 
@@ -53,10 +62,16 @@ _END_ZONE = 0.4
 _CTA_ZONE = 0.5
 _MAX_PROMO_CHARS = 150
 _MAX_DANGLING_CHARS = 100
+# A teaser repeated by the story's opening sits among the first paragraphs, is a sentence or
+# more (a shorter line is a subtitle, printed on purpose), and most of its words come again.
+_TEASER_ZONE = 3
+_TEASER_SHARE = 0.85
+_MIN_TEASER_SHINGLES = 12
 # Less text than this after setting furniture aside means the furniture rules misfired.
 _MIN_STRICT_CHARS = 150
 _ANCESTOR_LEVELS = 5
 _WIDEN_MIN_PROSE = 200
+_MIN_SERIES = 2  # entries of a live blog chosen on their own scores before short ones join
 _WIDEN_MIN_GAIN = 0.2
 _WIDEN_PROSE_SHARE = 0.6
 _WIDEN_LINKS = 0.2
@@ -80,6 +95,11 @@ _NEGATIVE_WORDS = word_set(
 _SENTENCE_TAGS = word_set("p li td dd blockquote")
 _CLUSTER_TAGS = frozenset(("ul", "ol", "dl", "div", "section", "table", "nav", "aside", "p"))
 _BY_LINE = re.compile(r"^(?:by|von|par|por|door|av)\b", re.IGNORECASE)
+# The time at the head of a live blog's update: "10:02", "10.02 Uhr", "9:15 am", "14h32".
+_ENTRY_TIME = re.compile(
+    r"^\d{1,2}[:.h][0-5]\d(?:\s*(?:uhr|h|am|pm|a\.m\.|p\.m\.))?\s*[|·•–—-]?\s*", re.IGNORECASE
+)
+_MAX_ENTRY_BY_LINE_CHARS = 80
 # Through the attribute axis: much faster in libxml2 than testing every element.
 _ARTICLE_BODY = etree.XPath("//@itemprop[.='articleBody']/..")
 
@@ -115,11 +135,11 @@ def extract_body(
     stats = measure(root)
     furniture = find_boilerplate(root, stats, _protected(root, headline))
     body = _read(root, stats, furniture, headline, titles or [], authors or [])
-    if len(body.text) < _MIN_STRICT_CHARS:
+    if text_weight(body.text) < _MIN_STRICT_CHARS:
         banners = _consent_banners(root, headline)
         stats = measure(root, skip=banners)
         lenient = _read(root, stats, banners, headline, titles or [], authors or [])
-        if len(lenient.text) >= _MIN_STRICT_CHARS:
+        if text_weight(lenient.text) >= _MIN_STRICT_CHARS:
             return lenient
     return body
 
@@ -346,7 +366,34 @@ def _with_siblings(
                 0 < measures.text <= 80 and density == 0 and ". " in (sibling.text or "")
             ):
                 chosen.append(sibling)
-    return chosen
+    return _with_entries(chosen, top, stats)
+
+
+def _with_entries(
+    chosen: list[HtmlElement], top: HtmlElement, stats: dict[HtmlElement, Stats]
+) -> list[HtmlElement]:
+    """When the container is one of a series of entries built and named alike (a live blog's
+    updates), add the series' short entries, which score too little on their own ("Good
+    morning, welcome to our coverage")."""
+    top_class = top.get("class")
+    series = [node for node in chosen if node.tag == top.tag and node.get("class") == top_class]
+    parent = top.getparent()
+    if not top_class or len(series) < _MIN_SERIES or parent is None:
+        return chosen
+    kept = set(chosen)
+    return [
+        sibling
+        for sibling in parent
+        if sibling in kept or _next_entry(sibling, stats.get(sibling), top)
+    ]
+
+
+def _next_entry(sibling: HtmlElement, measures: Stats | None, top: HtmlElement) -> bool:
+    """A sibling built and named like the container, with some text and few links."""
+    if measures is None or measures.text < _MIN_PARAGRAPH or measures.link_density > 0.25:
+        return False
+    top_class = top.get("class")
+    return bool(top_class) and sibling.tag == top.tag and sibling.get("class") == top_class
 
 
 def _continues_story(
@@ -424,11 +471,35 @@ def _clean_blocks(blocks: list[Block], titles: list[str], authors: list[str]) ->
             continue
         if index < 6 and _is_byline_or_dateline(text, authors):
             continue
+        if _is_entry_by_line(text):
+            continue  # "10:02 von Jana Roth" heads an update of a live blog
         out.append((text, block.tag))
     while out and _is_dangling(*out[-1]):
         out.pop()
     # A page whose only words are a credit or a filing line keeps them: better than nothing.
-    return [text for text, _ in out] or set_aside
+    return _without_repeated_teaser(out) or set_aside
+
+
+def _without_repeated_teaser(blocks: list[tuple[str, str]]) -> list[str]:
+    """Drop a teaser printed above the story when the story's opening says it again: each of
+    the first paragraphs whose words the next few paragraphs repeat. A heading there is a
+    deck or a pull quote, which the page shows on purpose."""
+    texts = [text for text, _ in blocks]
+    kept: list[str] = []
+    for index, (text, tag) in enumerate(blocks):
+        following = texts[index + 1 : index + 1 + _TEASER_ZONE]
+        if index < _TEASER_ZONE and tag not in HEADING_TAGS and _repeated(text, following):
+            continue
+        kept.append(text)
+    return kept
+
+
+def _repeated(text: str, following: list[str]) -> bool:
+    own = word_shingles(text)
+    if len(own) < _MIN_TEASER_SHINGLES or not following:
+        return False
+    later = set().union(*(word_shingles(other) for other in following))
+    return len(own & later) >= _TEASER_SHARE * len(own)
 
 
 def _is_dangling(text: str, tag: str) -> bool:
@@ -439,10 +510,19 @@ def _is_dangling(text: str, tag: str) -> bool:
     return tag in HEADING_TAGS or text.endswith(":") or is_end_marker(text)
 
 
+def _is_entry_by_line(text: str) -> bool:
+    """A time followed by a by-line ("10:02 Uhr – von Jana Roth", "9.15 am by Liam Carter")."""
+    stamp = _ENTRY_TIME.match(text)
+    if stamp is None or len(text) > _MAX_ENTRY_BY_LINE_CHARS:
+        return False
+    rest = text[stamp.end() :]
+    return bool(_BY_LINE.match(rest)) and bool(clean_author_names(rest))
+
+
 def _is_byline_or_dateline(text: str, authors: list[str]) -> bool:
     if len(text) > 150:
         return False
-    if _BY_LINE.match(text):
+    if _BY_LINE.match(text) or is_cjk_by_line(text):
         if authors:
             return any(author.lower() in text.lower() for author in authors)
         # "By the time the fire was out..." starts a sentence, not a by-line.

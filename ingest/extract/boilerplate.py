@@ -72,8 +72,14 @@ _ADS = word_set(
     adwrapper dfp gpt googleads sponsor sponsored sponsors promo promos promoted commercial"""
 )
 _BREADCRUMB = word_set("breadcrumb breadcrumbs crumbs crumb")
+# A picture gallery beside the story: slides, their captions and counters ("3 / 12").
+_GALLERY = word_set(
+    """gallery galleries photogallery imagegallery slideshow bildergalerie galerie
+    fotogalerie diashow galeria fotogaleria galleria"""
+)
 _CAPTION = word_set(
-    "caption captions figcaption credit credits imagecredit photocredit wpcaptiontext"
+    """caption captions figcaption credit credits imagecredit photocredit wpcaptiontext
+    bildunterschrift bildtext legende legend legenda pie piefoto epigrafe altyazi"""
 )
 _NAVIGATION = word_set(
     """nav navbar navigation menu menus submenu topbar masthead header footer sidebar rail
@@ -196,6 +202,10 @@ def is_breadcrumb(words: frozenset[str]) -> bool:
     return not _BREADCRUMB.isdisjoint(words)
 
 
+def is_gallery(words: frozenset[str]) -> bool:
+    return not _GALLERY.isdisjoint(words)
+
+
 def is_caption(words: frozenset[str]) -> bool:
     return not _CAPTION.isdisjoint(words)
 
@@ -239,6 +249,7 @@ _MINOR: tuple[tuple[str, Callable[[frozenset[str]], bool]], ...] = (
     ("infobox", is_infobox),
     ("breadcrumb", is_breadcrumb),
     ("caption", is_caption),
+    ("gallery", is_gallery),
     ("tools", is_page_tool),
     ("meta", is_article_meta),
 )

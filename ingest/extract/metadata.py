@@ -27,9 +27,12 @@ __all__ = [
     "strip_site_suffix",
 ]
 
-# " | " and friends; a bar needs no spaces ("NEWS WEB EASY|Headline"), and a trailing
-# "(Site)" counts too.
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|›|/|:)\s+|\s*\|\s*|\s+(?=\([^()]+\)$)")
+# " | " and friends; a bar needs no spaces ("NEWS WEB EASY|Headline"), nor do the bars and
+# doubled dashes of East Asian titles ("見出し｜Site", "제목-정치ㅣSite", "标题--时政--Site",
+# "标题_Site"), and a trailing "(Site)" counts too.
+_TITLE_SEPARATORS = re.compile(
+    r"\s+(?:\||-|–|—|::|·|•|»|›|/|:)\s+|\s*[|｜丨ㅣ_]\s*|\s*--\s*|\s+(?=\([^()]+\)$)"
+)
 _MIN_REPEATED_HEAD = 15
 _SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TAG_SPLIT = re.compile(r"[,;،，、]")

@@ -98,13 +98,15 @@ _CTA_CHANNEL = re.compile(
     r"|our work|unsere arbeit",
     re.IGNORECASE,
 )
-# "Foto: ...", "(Bild: ...)", "Quelle: ...", "Image copyright ...", in the languages newsflow
-# meets most.
+# "Foto: ...", "(Bild: ...)", "Quelle: ...", "Image copyright ...", "（责编：...）", in the
+# languages newsflow meets most.
 _CREDIT_LABEL = re.compile(
-    r"^[(\[]?\s*(?:(?:photo|image|picture|foto|bild)\s+(?:copyright|credits?)\b"
+    r"^[(\[（]?\s*(?:(?:photo|image|picture|foto|bild)\s+(?:copyright|credits?)\b"
     r"|(?:fotos?|photos?|bilder|bild|bildquelle|titelbild|beitragsbild|images?|pictures?"
     r"|credits?|copyright|quelle|quellen|textquelle|sources?|fuente|fonte|źródło|crédits?"
-    r"|crédito|fot)\s*:)",
+    r"|crédito|fot)\s*:"
+    # Editors and sources as Chinese, Japanese and Korean pages credit them.
+    r"|(?:责编|责任编辑|責編|責任編輯|编辑|編輯|来源|來源|出典|출처)\s*[:：=])",
     re.IGNORECASE,
 )
 _PHRASE_NOISE = re.compile(r"[^\w\s]+")

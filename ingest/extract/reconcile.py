@@ -16,11 +16,10 @@ from __future__ import annotations
 import html
 import re
 
-from ingest.extract.text import clean_text, html_to_text
+from ingest.extract.text import clean_text, html_to_text, word_shingles
 
 __all__ = ["reconcile_with_jsonld"]
 
-_WORD = re.compile(r"\w+")
 _TAG_LIKE = re.compile(r"<(?:p|br|div|span|a|em|strong|b|i|h\d)\b|&lt;p&gt;", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"(?:\.\.\.|…|\[\.\.\.\])\s*$")
 _MIN_JSONLD_CHARS = 200
@@ -28,13 +27,6 @@ _AGREE = 0.9  # shared share of shingles for "the same text"
 _MOSTLY = 0.6  # the DOM holds this share of articleBody: it found the story
 _KEEP_PARAGRAPH = 0.5  # a DOM paragraph is kept when this share of it is in articleBody
 _SUMMARY_SHARE = 0.5  # an articleBody this much shorter than the DOM text is a summary
-
-
-def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
-    words = [word.lower() for word in _WORD.findall(text)]
-    if len(words) < size:
-        return {tuple(words)} if words else set()
-    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def jsonld_paragraphs(article_body: str) -> list[str]:
@@ -62,8 +54,8 @@ def reconcile_with_jsonld(
     ld_text = " ".join(ld_paragraphs)
     if len(ld_text) < _MIN_JSONLD_CHARS:
         return paragraphs, "dom"
-    ld_shingles = _shingles(ld_text)
-    dom_shingles = _shingles(" ".join(paragraphs))
+    ld_shingles = word_shingles(ld_text)
+    dom_shingles = word_shingles(" ".join(paragraphs))
     if not dom_shingles:
         return ld_paragraphs, "jsonld"
     shared = len(ld_shingles & dom_shingles)
@@ -87,7 +79,7 @@ def reconcile_with_jsonld(
 
 
 def _inside(paragraph: str, ld_shingles: set[tuple[str, ...]]) -> bool:
-    own = _shingles(paragraph)
+    own = word_shingles(paragraph)
     return bool(own) and len(own & ld_shingles) / len(own) >= _KEEP_PARAGRAPH
 
 

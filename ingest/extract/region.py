@@ -9,7 +9,7 @@ from itertools import islice
 from lxml.html import HtmlElement
 
 from ingest.extract.boilerplate import furniture_kind, name_words
-from ingest.extract.text import clean_text, word_set
+from ingest.extract.text import DENSE, clean_text, text_weight, word_set
 
 __all__ = [
     "blocks_after",
@@ -31,6 +31,7 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 _MAX_HEADER_DEPTH = 12
 # Names of the block showing the site's own name, which may be an <h1>.
 _BRAND = word_set("sitetitle sitename sitebranding branding logo blogtitle blogname masthead")
+_MIN_CONTAINED = 20  # a headline inside a longer title (or holding it) is at least this long
 
 
 def text_key(text: str) -> str:
@@ -71,14 +72,15 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
             continue
         seen += 1
         key = text_key(text)
-        matches = any(key == k or (len(key) > 20 and (key in k or k in key)) for k in keys)
+        long_enough = text_weight(key) > _MIN_CONTAINED
+        matches = any(key == k or (long_enough and (key in k or k in key)) for k in keys)
         aside = in_furniture(element) or in_page_header(element)
         if matches:
             if not aside:
                 return element
             if matching_in_furniture is None:
                 matching_in_furniture = element
-        if element.tag != "h1" or len(text.split()) < 2 or aside:
+        if element.tag != "h1" or not _several_words(text) or aside:
             continue
         fallback = fallback if fallback is not None else element
         if fallback_in_region is None and _region_ancestor(element) is not None:
@@ -89,9 +91,16 @@ def find_headline(root: HtmlElement, titles: list[str]) -> HtmlElement | None:
     return None
 
 
+def _several_words(text: str) -> bool:
+    """Tell whether a heading says more than one word ("市政府发布新规划" is one run)."""
+    return len(text.split()) >= 2 or len(DENSE.findall(text)) >= 4
+
+
 def in_page_header(element: HtmlElement) -> bool:
     """Return True inside the page's own header (site title, logo), not a story's header."""
     for node in islice(element.iterancestors(), _MAX_HEADER_DEPTH):
+        if node.tag in ("body", "html"):
+            break  # theme flags ("wp-custom-logo") name the page, not a header in it
         found = furniture_kind(node)
         if found is not None and found[0] == "header":
             return True

@@ -11,13 +11,17 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 __all__ = [
+    "DENSE",
+    "UNSPACED",
     "Block",
     "clean_text",
     "html_to_text",
     "iter_blocks",
     "join_blocks",
     "parse_fragment",
+    "text_weight",
     "word_set",
+    "word_shingles",
 ]
 
 # Control characters, invisible format characters and lone surrogates are dropped; the
@@ -49,7 +53,15 @@ SILENT_TAGS = word_set(
     rt rp"""
 )
 
+# Scripts written without spaces between words (kana, CJK ideographs), and those whose single
+# characters say about as much as a short word (the same, and Hangul syllables).
+_KANA_HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+UNSPACED = re.compile(f"[{_KANA_HAN}]")
+DENSE = re.compile(f"[{_KANA_HAN}\u1100-\u11ff\uac00-\ud7af]")
+_DENSE_WEIGHT = 3  # a character of those scripts says about as much as three Latin letters
+
 _TAG_LIKE = re.compile(r"<[A-Za-z!/]")
+_WORD = re.compile(r"\w+")
 # "<" runs an HTML parser would read as the start of a tag, comment, declaration or PI.
 _MARKUP_START = re.compile(r"<+(?=[A-Za-z/!?])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -127,6 +139,21 @@ def iter_blocks(
         if element.tail and element is not root:
             parts.append(element.tail)
     yield from _flush(parts, owners[-1], in_pre > 0)
+
+
+def text_weight(text: str) -> int:
+    """The length of a text, a character of a dense script counting as three: thresholds
+    written in Latin letters then hold for Chinese, Japanese and Korean too."""
+    return len(text) + (_DENSE_WEIGHT - 1) * len(DENSE.findall(text))
+
+
+def word_shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+    """Return the runs of ``size`` lower-cased words of ``text`` (one shorter run for a text
+    of fewer words), for telling how much of one text another repeats."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    if len(words) < size:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def join_blocks(texts: list[str]) -> str:

@@ -96,6 +96,51 @@ STORY = "".join(
         pytest.param("Dr. Jane Doe", ["Dr. Jane Doe"], id="title-keeps-its-full-stop"),
         pytest.param("Mehr", [], id="more-link-is-no-name"),
         pytest.param("Auteur(s) :", [], id="plural-label-alone"),
+        pytest.param("Von Jane Roe, dpa", ["Jane Roe", "dpa"], id="agency-after-a-comma"),
+        pytest.param("Max Muster/SDA", ["Max Muster", "SDA"], id="agency-after-a-slash"),
+        pytest.param("Jane Roe (AFP)", ["Jane Roe", "AFP"], id="agency-in-brackets"),
+        pytest.param("Jane Doe (Berlin)", [], id="bracketed-place-is-no-agency"),
+        pytest.param("Von Jane Roe mit dpa", ["Jane Roe", "dpa"], id="agency-with-mit"),
+        pytest.param("Im Gespräch mit Karin Fischer", [], id="with-a-person-is-no-credit-list"),
+        pytest.param("Par Claire Dubois avec AFP", ["Claire Dubois", "AFP"], id="agency-with-avec"),
+        pytest.param("epd", ["epd"], id="agency-alone-in-its-own-spelling"),
+        pytest.param("Por María López | EFE", ["María López", "EFE"], id="agency-spanish"),
+        pytest.param("김민준 기자", ["김민준"], id="korean-reporter"),
+        pytest.param("(서울=연합뉴스) 김민준 기자 =", ["김민준"], id="korean-agency-dateline"),
+        pytest.param("워싱턴=이수진 특파원", ["이수진"], id="korean-correspondent-and-place"),
+        pytest.param(
+            "김민준·이수진 기자 minjun@example.com", ["김민준", "이수진"], id="korean-two-reporters"
+        ),
+        pytest.param("山田太郎記者", ["山田太郎"], id="japanese-reporter-written-on"),
+        pytest.param("（ワシントン＝山田太郎）", ["山田太郎"], id="japanese-place-and-reporter"),
+        pytest.param(
+            "この記事を書いた人 山田 花子 編集部 記者 フォロー する",
+            ["山田 花子"],
+            id="japanese-profile-box",
+        ),
+        pytest.param("新华社记者 张三 李四", ["张三", "李四"], id="chinese-agency-reporters"),
+        pytest.param("本报记者张三", ["张三"], id="chinese-own-reporter-written-on"),
+        pytest.param("张三、李四", ["张三", "李四"], id="chinese-enumeration-comma"),
+        pytest.param("陳小明 編輯", ["陳小明"], id="chinese-traditional-editor"),
+        pytest.param("社会部 山田太郎記者", ["山田太郎"], id="japanese-desk-before-reporter"),
+        pytest.param("사회부 김민준 기자", ["김민준"], id="korean-desk-before-reporter"),
+        pytest.param("阿部 真理子", ["阿部 真理子"], id="japanese-surname-ending-in-desk-char"),
+        pytest.param(
+            "时事评论员认为这项政策将在明年全面推开", [], id="chinese-sentence-is-no-name"
+        ),
+        pytest.param("Jane Roe Redaktion", ["Jane Roe"], id="desk-after-a-name"),
+        pytest.param("Redaktion", ["Redaktion"], id="desk-alone-kept-for-the-outlet"),
+        pytest.param("N-Land Redaktion", ["N-Land Redaktion"], id="desk-after-an-outlet"),
+        pytest.param("Muhabir Ahmet Yılmaz", ["Ahmet Yılmaz"], id="turkish-leading-title"),
+        pytest.param("Ahmet Yılmaz, Muhabir", ["Ahmet Yılmaz"], id="turkish-trailing-title"),
+        pytest.param("Frankfurt, Germany", [], id="place-and-country"),
+        pytest.param("Kirche und Leben, Münster, Germany", [], id="publisher-address-is-no-name"),
+        pytest.param("Agenturen", [], id="agencies-word-german"),
+        pytest.param("Nachrichtenagentur", [], id="news-agency-word"),
+        pytest.param("Bild © ARD", [], id="picture-copyright"),
+        pytest.param("Jane Doe | Bild © ARD", ["Jane Doe"], id="picture-copyright-after-name"),
+        pytest.param("Fotoğraf: AA", [], id="turkish-photo-credit"),
+        pytest.param("김민준 기자 사진=연합뉴스", ["김민준"], id="korean-photo-credit"),
     ],
 )
 def test_clean_author_names(raw: str, names: list[str]) -> None:
@@ -209,6 +254,66 @@ def ld_author(value: str) -> str:
             "meta",
             id="outlet-named-with-an-article",
         ),
+        pytest.param(
+            ld_author('{"@type": "Person", "name": "Jane Roe"}'),
+            '<p class="byline">Von Jane Roe, dpa</p>',
+            ["Jane Roe", "dpa"],
+            "jsonld",
+            id="agency-beside-the-person-the-byline-shows",
+        ),
+        pytest.param(
+            ld_author(
+                '[{"@type": "Person", "name": "Jane Roe"}, {"@type": "Organization", '
+                '"name": "AFP"}]'
+            ),
+            "",
+            ["Jane Roe", "AFP"],
+            "jsonld",
+            id="agency-organisation-after-the-person",
+        ),
+        pytest.param(
+            ld_author('{"@type": "Organization", "name": "Example Wire"}'),
+            '<p class="byline">Reuters</p>',
+            ["Reuters"],
+            "dom",
+            id="agency-alone-before-an-organisation",
+        ),
+        pytest.param(
+            '<meta name="author" content="dpa">',
+            '<p class="byline">By Jane Roe</p>',
+            ["Jane Roe"],
+            "dom",
+            id="person-over-an-agency-elsewhere",
+        ),
+        pytest.param(
+            '<meta name="author" content="Redaktion">',
+            '<p class="byline">Jane Roe, Redaktion</p>',
+            ["Jane Roe"],
+            "dom",
+            id="person-over-the-desk",
+        ),
+        pytest.param(
+            '<meta name="author" content="Redaktion">',
+            "",
+            ["Redaktion"],
+            "meta",
+            id="desk-when-no-person",
+        ),
+        pytest.param(
+            '<meta name="author" content="Frankfurt, Germany">',
+            '<p class="byline">By Jane Roe</p>',
+            ["Jane Roe"],
+            "dom",
+            id="dateline-meta-is-no-author",
+        ),
+        pytest.param(
+            "",
+            '<figure><img src="a.jpg"><p class="byline">Bild: Max Muster</p></figure>'
+            '<p class="byline">By Jane Roe</p>',
+            ["Jane Roe"],
+            "dom",
+            id="byline-in-a-figure-credits-the-picture",
+        ),
         pytest.param("", "", [], None, id="none-not-commenters"),
     ],
 )
@@ -281,8 +386,63 @@ def test_byline_is_not_repeated_in_the_text() -> None:
             [],
             id="sentence-starting-with-von-is-no-by-line",
         ),
+        pytest.param(
+            "<h1>Headline of the story</h1><p>Auteur : Kossi Amegan</p>",
+            ["Kossi Amegan"],
+            id="label-and-name-on-a-line-of-their-own",
+        ),
+        pytest.param(
+            "<h1>Headline of the story</h1><p>Autor: Das sagt die Studie über Mieten in "
+            "Großstädten und was daraus folgt</p>",
+            [],
+            id="label-before-a-sentence-is-no-credit",
+        ),
     ],
 )
 def test_by_lines_near_the_headline(article: str, authors: list[str]) -> None:
     html = f'<html lang="de"><body><article>{article}{STORY}</article></body></html>'
     assert extract_article(html, URL, now=NOW).authors == authors
+
+
+@pytest.mark.parametrize(
+    ("tail", "authors"),
+    [
+        pytest.param(
+            '<div class="edit">(责编：张三、李四)</div>', ["张三", "李四"], id="short-label"
+        ),
+        pytest.param("<p>责任编辑：<b>王五</b></p>", ["王五"], id="long-label-name-in-markup"),
+        pytest.param("<p>本文编辑部整理</p>", [], id="no-credit"),
+    ],
+)
+def test_chinese_editors_are_credited(tail: str, authors: list[str]) -> None:
+    story = "".join(
+        f"<p>这是新闻的第{n}段，内容足够长，可以算作正文的一部分。</p>" for n in range(6)
+    )
+    html = (
+        '<html lang="zh-CN"><head><title>新闻</title></head><body><article>'
+        f"<h1>市政府发布新版公交线路规划</h1>{story}{tail}</article></body></html>"
+    )
+    assert extract_article(html, URL, now=NOW).authors == authors
+
+
+@pytest.mark.parametrize(
+    ("line", "authors"),
+    [
+        pytest.param("华中通讯社记者 刘洋", ["刘洋"], id="chinese-reporter"),
+        pytest.param("김민준 기자", ["김민준"], id="korean-reporter"),
+        pytest.param("来源：华中在线", [], id="chinese-source-is-no-by-line"),
+    ],
+)
+def test_cjk_by_line_after_the_headline(line: str, authors: list[str]) -> None:
+    story = "".join(
+        f"<p>这是新闻的第{n}段，内容足够长，可以算作正文的一部分，记录了当天发生的事情。</p>"
+        for n in range(5)
+    )
+    html = (
+        '<html lang="zh"><body><article><h1>市政府发布新版公交线路规划</h1>'
+        f'<div class="source">{line}</div><div class="article-content">{story}</div>'
+        "</article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.authors == authors
+    assert line not in article.text

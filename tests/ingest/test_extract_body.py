@@ -71,6 +71,13 @@ def test_html_to_text(fragment: str, text: str) -> None:
         ('<ol class="breadcrumbs">x</ol>', "breadcrumb"),
         ('<div class="image-caption">x</div>', "caption"),
         ("<figcaption>x</figcaption>", "caption"),
+        pytest.param('<p class="bildunterschrift">x</p>', "caption", id="caption-german"),
+        pytest.param('<span class="legende">x</span>', "caption", id="caption-french"),
+        pytest.param('<div class="pie-foto">x</div>', "caption", id="caption-spanish"),
+        pytest.param('<p class="foto-legenda">x</p>', "caption", id="caption-portuguese"),
+        pytest.param('<div class="photo-gallery">x</div>', "gallery", id="gallery"),
+        pytest.param('<div class="bildergalerie">x</div>', "gallery", id="gallery-german"),
+        pytest.param('<div class="owl-carousel">x</div>', None, id="carousel-may-hold-content"),
         ('<div aria-label="Related stories">x</div>', "related"),
         ('<div data-component="share-tools">x</div>', "share"),
         ('<div role="navigation">x</div>', "navigation"),
@@ -383,3 +390,168 @@ def test_first_sentence_starting_with_by_is_kept() -> None:
     first = "By the time the fire was out, the old mill had burned to the ground."
     body = f"<article><h1>Fire at the mill</h1><p>{first}</p>{STORY}</article>"
     assert text_of(body).startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("top", "kept"),
+    [
+        pytest.param(
+            "<p class='teaser'>The council has approved the new budget for the harbour bridge "
+            "after a debate that lasted well into the night.</p>"
+            "<p>The council has approved the new budget for the harbour bridge after a debate "
+            "that lasted well into the night, the mayor said on Tuesday.</p>",
+            [
+                "The council has approved the new budget for the harbour bridge after a debate "
+                "that "
+                "lasted well into the night, the mayor said on Tuesday."
+            ],
+            id="teaser-repeated-by-the-opening-goes",
+        ),
+        pytest.param(
+            "<p>Bridge budget approved after long night</p><p>The council has approved the "
+            "budget for the harbour bridge after a long night of debate, the mayor said.</p>",
+            [
+                "Bridge budget approved after long night",
+                "The council has approved the budget "
+                "for the harbour bridge after a long night of debate, the mayor said.",
+            ],
+            id="short-subtitle-echoing-the-opening-stays",
+        ),
+        pytest.param(
+            "<h2>The council has approved the new budget for the harbour bridge after a debate "
+            "that lasted well into the night.</h2><p>The council has approved the new budget for"
+            " the harbour bridge after a debate that lasted well into the night, the mayor "
+            "said.</p>",
+            [
+                "The council has approved the new budget for the harbour bridge after a debate "
+                "that "
+                "lasted well into the night.",
+                "The council has approved the new budget for the "
+                "harbour bridge after a debate that lasted well into the night, the mayor said.",
+            ],
+            id="deck-heading-stays",
+        ),
+    ],
+)
+def test_teaser_repeated_by_the_opening(top: str, kept: list[str]) -> None:
+    text = text_of(f"<article><h1>Bridge budget</h1>{top}{STORY}</article>")
+    assert text == "\n\n".join([*kept, *PARAGRAPHS])
+
+
+def test_gallery_beside_the_story_is_set_aside() -> None:
+    gallery = (
+        '<div class="photo-gallery"><div class="slide"><img src="1.jpg"><p>The new bridge seen '
+        "from the north bank at dawn, before the opening.</p><p>1 / 3</p></div>"
+        '<div class="slide"><img src="2.jpg"><p>Visitors crossing the bridge on Sunday '
+        "afternoon, when the weather cleared.</p><p>2 / 3</p></div></div>"
+    )
+    first = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:3])
+    rest = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[3:])
+    text = text_of(f"<article><h1>Bridge opens</h1>{first}{gallery}{rest}</article>")
+    assert "Visitors crossing" not in text and "1 / 3" not in text
+    assert text == "\n\n".join(PARAGRAPHS)
+
+
+def test_short_chinese_story_is_long_enough_to_set_furniture_aside() -> None:
+    # A hundred characters of Chinese say as much as some three hundred Latin letters: the
+    # strict reading stands, and the gallery beside the story stays out.
+    story = [
+        "西山国家森林公园今年首次开放夜间观星活动，吸引了大批天文爱好者。公园在山顶观景台设置了十台天文望远镜。",
+        "公园管理处表示，为保护野生动物，夜间活动每天限流三百人，游客需要提前在网上预约。活动将持续到十月底。",
+    ]
+    gallery = (
+        '<ul class="gallery"><li><img src="a.jpg"><p>图为游客在山顶观景台用天文望远镜观测月球。</p>'
+        '</li><li><img src="b.jpg">'
+        "<p>图为讲解员向游客介绍夏季星空中的主要星座和银河。</p></li></ul>"
+    )
+    body = (
+        f"<article><h1>西山森林公园首开夜间观星活动</h1><p>{story[0]}</p>{gallery}"
+        f"<p>{story[1]}</p></article>"
+    )
+    html = f'<html lang="zh"><head></head><body>{body}</body></html>'
+    assert extract_article(html, URL, now=NOW).text == "\n\n".join(story)
+
+
+def test_cjk_by_line_inside_the_story_is_not_text() -> None:
+    story = "".join(
+        f"<p>这是新闻的第{n}段，内容足够长，可以算作正文的一部分，记录了当天发生的事情。</p>"
+        for n in range(5)
+    )
+    html = (
+        '<html lang="zh"><body><article><h1>市政府发布新版公交线路规划</h1><div class="content">'
+        f"<p>本报记者 张伟 李娜</p>{story}</div></article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.authors == ["张伟", "李娜"]
+    assert "本报记者" not in article.text
+
+
+UPDATES = [
+    (
+        "Water level falls below seven metres",
+        "The river at Kaltenbach fell below seven "
+        "metres for the first time since Friday, and the fire brigade expects to reopen the road.",
+    ),
+    (
+        "Schools stay closed on Tuesday",
+        "The education office has decided that the primary "
+        "schools in Kaltenbach and Weilerfeld will stay closed on Tuesday as well.",
+    ),
+    (
+        "Volunteers fill sandbags",
+        "About two hundred volunteers came to the depot this "
+        "morning to fill sandbags, and the town asks that no more helpers come.",
+    ),
+    ("Good morning", "Welcome to our live coverage of the flood."),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry", "head"),
+    [
+        pytest.param('<div class="post">', "", id="short-update-joins-the-series"),
+        pytest.param(
+            '<article class="entry">',
+            '<div class="entry-head">1{i}:0{i} <span>by Jane Roe</span></div>',
+            id="time-and-by-line-heading-each-update",
+        ),
+    ],
+)
+def test_live_blog_updates(entry: str, head: str) -> None:
+    close = "</article>" if entry.startswith("<article") else "</div>"
+    updates = "".join(
+        f"{entry}{head.format(i=i)}<h3>{title}</h3><p>{text}</p>{close}"
+        for i, (title, text) in enumerate(UPDATES)
+    )
+    html = f"<main><h1>Flood: live</h1><div class='live'>{updates}</div></main>"
+    text = text_of(html)
+    assert text == "\n\n".join(f"{title}\n\n{text}" for title, text in UPDATES)
+
+
+def test_a_lone_short_sibling_named_like_the_story_stays_out() -> None:
+    # One story block beside a short box of the same name: no series of updates.
+    story = f'<div class="box">{STORY}</div><div class="box"><p>Subscribe for more news.</p></div>'
+    assert text_of(f"<main><h1>Headline</h1>{story}</main>") == "\n\n".join(PARAGRAPHS)
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        pytest.param("（责编：王丽、陈刚）", id="chinese-editors"),
+        pytest.param("责任编辑：赵敏", id="chinese-editor-in-charge"),
+        pytest.param("来源：东江晨报", id="chinese-source"),
+        pytest.param("출처: 한빛일보", id="korean-source"),
+    ],
+)
+def test_cjk_credit_lines_are_not_text(credit: str) -> None:
+    story = [
+        f"这是新闻的第{n}段，内容足够长，可以算作正文的一部分，记录了当天发生的事情。"
+        for n in range(5)
+    ]
+    paragraphs = "".join(f"<p>{p}</p>" for p in story)
+    html = (
+        '<html lang="zh"><head><title>市政府发布新版公交线路规划</title></head><body><article>'
+        f'<h1>市政府发布新版公交线路规划</h1><div class="content">{paragraphs}<p>{credit}</p></div>'
+        "</article></body></html>"
+    )
+    assert extract_article(html, URL, now=NOW).text == "\n\n".join(story)

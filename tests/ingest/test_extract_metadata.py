@@ -61,6 +61,34 @@ def iso(value: datetime | None) -> str | None:
         ),
         pytest.param("Left - Right", ["Other"], URL, "Left - Right", id="unrelated-suffix"),
         pytest.param("No separator", ["Site"], URL, "No separator", id="plain"),
+        pytest.param(
+            "市立図書館、日曜は午後8時まで開館へ｜南浦タイムズ",
+            ["南浦タイムズ"],
+            URL,
+            "市立図書館、日曜は午後8時まで開館へ",
+            id="full-width-bar",
+        ),
+        pytest.param(
+            "首座城市书房在滨河公园开放_南湖日报",
+            ["南湖日报"],
+            URL,
+            "首座城市书房在滨河公园开放",
+            id="underscore",
+        ),
+        pytest.param(
+            "东江市发布新版公交线路规划--东江晨报",
+            ["东江晨报"],
+            URL,
+            "东江市发布新版公交线路规划",
+            id="double-dash",
+        ),
+        pytest.param(
+            "한빛시, 시내버스 노선 개편ㅣ한빛일보",
+            ["한빛일보"],
+            URL,
+            "한빛시, 시내버스 노선 개편",
+            id="hangul-bar",
+        ),
     ],
 )
 def test_strip_site_suffix(title: str, site_names: list[str], url: str, expected: str) -> None:
@@ -246,12 +274,101 @@ def test_jsonld_author_reference_resolves_in_graph() -> None:
             "og",
             id="visible-kicker-unconfirmed",
         ),
+        pytest.param(
+            '<meta property="og:title" content="Streit um Radwege: Stadtrat vertagt Entscheidung">',
+            '<h1><span class="top">Streit um Radwege</span> <span>Stadtrat vertagt Entscheidung'
+            "</span></h1>",
+            "Streit um Radwege: Stadtrat vertagt Entscheidung",
+            "og",
+            id="kicker-in-h1-takes-the-metadata-separator",
+        ),
+        pytest.param(
+            "<title>Streit um Radwege: Stadtrat vertagt Entscheidung | Talbote</title>",
+            '<h1><span class="top">Streit um Radwege</span><span>Stadtrat vertagt Entscheidung'
+            "</span></h1>",
+            "Streit um Radwege: Stadtrat vertagt Entscheidung",
+            "meta",
+            id="kicker-in-h1-takes-the-title-separator",
+        ),
+        pytest.param(
+            "<title>Talbote</title>",
+            '<h1><span class="quote">»Wir bleiben«</span><span>Bürgermeisterin sagt Umzug ab'
+            "</span></h1>",
+            "»Wir bleiben« Bürgermeisterin sagt Umzug ab",
+            "dom",
+            id="two-elements-never-glued",
+        ),
+        pytest.param(
+            "<title>Talbote</title>",
+            "<h1>Die <b>E</b>-Mail kommt <em>nie</em>an<style>h1 b{color:red}</style></h1>",
+            "Die E-Mail kommt niean",
+            "dom",
+            id="inline-markup-joined-as-written-styles-dropped",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="子どもへの体罰を禁止する法律ができる">',
+            "<h1><ruby>子<rt>こ</rt></ruby>どもへの<ruby>体罰<rt>たいばつ</rt></ruby>を"
+            "<span>禁止</span>する<span>法律</span>ができる</h1>",
+            "子どもへの体罰を禁止する法律ができる",
+            "og",
+            id="japanese-ruby-and-spans-not-spaced",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="SNOW MAPS: \'THE BEST YET\'">',
+            "<h1>Snow maps: ‘The best yet’</h1>",
+            "SNOW MAPS: 'THE BEST YET'",
+            "og",
+            id="quotes-do-not-hide-a-case-only-difference",
+        ),
+        pytest.param(
+            '<meta property="og:title" '
+            'content="Umzug: Bürgermeisterin sagt &quot;Wir bleiben&quot;">',
+            "<h2>Bürgermeisterin sagt „Wir bleiben“</h2>",
+            "Bürgermeisterin sagt „Wir bleiben“",
+            "dom",
+            id="quotes-do-not-hide-a-kicker",
+        ),
+        pytest.param(
+            "<title>市政府发布新版公交线路规划--时政--东方晨报</title>",
+            "<h1>市政府发布新版公交线路规划</h1>",
+            "市政府发布新版公交线路规划",
+            "dom",
+            id="short-chinese-h1-is-the-headline",
+        ),
+        pytest.param(
+            "<title>윤 시장, 버스 노선 개편-정치ㅣ한빛일보</title>",
+            "<h1>윤 시장, 버스 노선 개편</h1>",
+            "윤 시장, 버스 노선 개편",
+            "dom",
+            id="short-korean-h1-is-the-headline",
+        ),
+        pytest.param(
+            '<meta property="og:title" content="市立図書館、日曜も開館へ｜南浦タイムズ">',
+            "<h2>市立図書館、日曜も開館へ</h2>",
+            "市立図書館、日曜も開館へ",
+            "dom",
+            id="headline-before-a-full-width-bar",
+        ),
     ],
 )
 def test_title_priority(head: str, body: str, title: str, source: str) -> None:
     article = extract_article(page(head, body), URL, now=NOW)
     assert article.title == title
     assert article.sources["title"] == source
+
+
+def test_theme_flags_on_the_body_make_no_page_header() -> None:
+    # WordPress themes flag a logo on <body> ("wp-custom-logo"): the story's h1 is still the
+    # headline, though the metadata titles carry the site's name after it.
+    html = (
+        '<html lang="de"><head><meta property="og:title" content="Kramer fehlt in Peking - '
+        'skisprung.example"></head><body class="single wp-custom-logo"><article><header>'
+        '<h1 class="entry-title">"Pure Leere": Kramer fehlt in Peking</h1></header>'
+        f"{STORY}</article></body></html>"
+    )
+    article = extract_article(html, URL, now=NOW)
+    assert article.title == '"Pure Leere": Kramer fehlt in Peking'
+    assert article.sources["title"] == "dom"
 
 
 @pytest.mark.parametrize(
