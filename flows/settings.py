@@ -1,6 +1,6 @@
 """newsflow's configuration, read once from ``NEWSFLOW_*`` variables and passed down.
 
-Command-line flags override the environment (see :meth:`Settings.with_overrides`).
+Command-line flags override the environment: they are passed to :meth:`Settings.load`.
 """
 
 from __future__ import annotations

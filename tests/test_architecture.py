@@ -70,7 +70,7 @@ def test_the_frozen_fingerprint_of_migration_0002_still_matches_the_live_one() -
 
 
 def test_feedparser_only_ever_gets_bytes() -> None:
-    """feedparser.parse(str) opens local paths and URLs (RELIABILITY.md §2)."""
+    """feedparser.parse(str) opens URLs and local paths (feedparser/api.py, _open_resource)."""
     calls = []
     for path in (ROOT / "ingest").rglob("*.py"):
         for match in re.finditer(r"feedparser\.parse\(([^,)]*)", path.read_text(encoding="utf-8")):

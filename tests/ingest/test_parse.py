@@ -107,7 +107,7 @@ def test_xxe_does_not_read_local_files(tmp_path: Path) -> None:
 
 
 # Entity bombs run in a child process with an address-space limit, so a regression fails the
-# test instead of exhausting the machine (RELIABILITY.md §8).
+# test instead of exhausting the machine.
 _BOMB_CHILD = r"""
 import json, resource, sys, time
 from datetime import UTC, datetime
