@@ -23,7 +23,7 @@ MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
-    """Every knob, with its ``NEWSFLOW_`` variable and default (README: Configuration)."""
+    """Every knob, with its ``NEWSFLOW_`` variable and default (docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True)
 
