@@ -83,6 +83,17 @@ _SANITIZER_TAGS = nh3.ALLOWED_TAGS | {"address", "dir", "font", "menu", "section
 # <iframe> and <object> lose their tags but keep their text, as feedparser's sanitizer did
 # (its corpus expects "safe <b>description</b>" from an iframe around "<b>description</b>").
 _SANITIZER_DROPPED = SILENT_TAGS - _SANITIZER_TAGS - {"iframe", "object"}
+# html5ever (under nh3) checks the stack of open elements at each block start, so its time grows
+# with nesting depth times length: 20,000 nested <div> take seconds, a 1 MiB flood minutes.
+# Blink stops nesting at 512 (kMaximumHTMLParserDOMTreeDepth, html_construction_site.h); markup
+# that may nest deeper is first read by libxml2, which stops at depth 2048 with huge_tree, as
+# html_to_text does when it reads the result.
+_MAX_NESTING = 512
+_TAG_OPEN_CLOSE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+_VOID_TAGS = frozenset(
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr")
+)  # fmt: skip
 
 
 def parse_feed(
@@ -449,14 +460,43 @@ def _cap_utf8(text: str) -> str:
 
 
 def _sanitize(markup: str) -> str:
-    """Keep the allowlisted markup of an HTML fragment (nh3, linear in the input).
+    """Keep the allowlisted markup of an HTML fragment (nh3).
 
     No ``rel`` is added to links: this HTML is read for its text and hashed, never shown.
     """
+    if _may_nest_deeper(markup, _MAX_NESTING):
+        markup = _through_libxml2(markup)
     cleaned = nh3.clean(
         markup, tags=_SANITIZER_TAGS, clean_content_tags=_SANITIZER_DROPPED, link_rel=None
     )
     return cleaned.strip()
+
+
+def _may_nest_deeper(markup: str, limit: int) -> bool:
+    """Whether open tags minus end tags ever exceed ``limit`` (an upper bound of the depth)."""
+    depth = 0
+    for tag in _TAG_OPEN_CLOSE.finditer(markup):
+        if tag.group(1):
+            depth = max(depth - 1, 0)
+        elif tag.group(2).lower() not in _VOID_TAGS:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
+def _through_libxml2(markup: str) -> str:
+    """Parse and serialize ``markup`` with libxml2 (linear, nesting bounded); nh3 runs after."""
+    parser = lxml.etree.HTMLParser(  # parsers are not thread-safe: one per call
+        encoding="utf-8", no_network=True, huge_tree=True, remove_comments=True, remove_pis=True
+    )
+    try:
+        root = lxml.etree.fromstring(markup.encode("utf-8", "surrogatepass"), parser)
+    except lxml.etree.LxmlError:
+        return escape(markup, quote=False)
+    if root is None:
+        return ""
+    return str(lxml.etree.tostring(root, method="html", encoding="unicode"))
 
 
 def _author_names(raw_names: Iterable[str]) -> list[str]:

@@ -265,6 +265,16 @@ def test_pathological_markup_is_parsed_in_linear_time(markup: str) -> None:
     assert len(feed.entries) == 1
 
 
+def test_markup_nested_past_the_bound_keeps_the_text_html_to_text_reads() -> None:
+    from ingest.extract import html_to_text
+
+    markup = "<div>x" * 5_000 + "</div>" * 5_000  # parsed by libxml2 first: past 512 levels
+    item = f"<item><link>https://e.example/1</link><description><![CDATA[{markup}]]></description></item>"
+    (entry,) = parse_feed(_rss(item), url="https://e.example/rss", now=NOW).entries
+    assert entry.summary is not None
+    assert html_to_text(entry.summary) == html_to_text(markup) != ""
+
+
 @pytest.mark.parametrize(
     ("prolog", "entries"),
     [
