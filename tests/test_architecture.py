@@ -51,7 +51,7 @@ def test_migrations_never_import_live_code() -> None:
 
 def test_the_frozen_fingerprint_of_migration_0002_still_matches_the_live_one() -> None:
     """If this fails, ingest/dedup/neardup.py changed its signatures: add a migration that
-    re-indexes every article (see the README's deduplication notes), then update this test."""
+    re-indexes every article (docs/design.md, "Deduplication and stories"), then this test."""
     import importlib.util
 
     from ingest.dedup.neardup import band_keys, fingerprint
