@@ -1,4 +1,4 @@
-"""Take the README's Prefect UI screenshots with headless Chromium (Debian's /usr/bin/chromium).
+"""Take the Prefect UI screenshots of docs/monitoring.md with headless Chromium (/usr/bin/chromium).
 
     uv sync --group docs && .venv/bin/python docs/screenshots.py
 

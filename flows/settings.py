@@ -1,6 +1,6 @@
 """newsflow's configuration, read once from ``NEWSFLOW_*`` variables and passed down.
 
-Command-line flags override the environment (see :meth:`Settings.with_overrides`).
+Command-line flags override the environment: they are passed to :meth:`Settings.load`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
-    """Every knob, with its ``NEWSFLOW_`` variable and default (README: Configuration)."""
+    """Every knob, with its ``NEWSFLOW_`` variable and default (docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True)
 

@@ -1,8 +1,12 @@
 """Engines and schema migrations.
 
-SQLite gets the settings that make concurrent writers safe (RELIABILITY.md §4): ``busy_timeout``
-first, then WAL, ``synchronous=NORMAL``, foreign keys, and ``BEGIN IMMEDIATE`` for every
-transaction so a reader never has to upgrade its lock mid-transaction. Postgres goes through
+SQLite gets the settings that make concurrent writers safe: ``busy_timeout`` first, then WAL,
+``synchronous=NORMAL``, foreign keys, and ``BEGIN IMMEDIATE`` for every transaction so a reader
+never has to upgrade its lock mid-transaction. A deferred ``BEGIN`` that reads and then writes
+gets SQLITE_BUSY at once, without waiting for the busy timeout, when another connection wrote
+in between (SQLite's "Transaction" page, ``lang_transaction.html``); SQLAlchemy's pysqlite
+dialect documents the ``begin`` event recipe used here ("Serializable isolation / Savepoints /
+Transactional DDL"). Postgres goes through
 psycopg 3.
 """
 

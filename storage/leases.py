@@ -1,7 +1,9 @@
 """Leases: which run holds which feed, so overlapping runs never fetch one feed twice.
 
 A lease is a row (name, holder, expires_at). Taking one is a single conditional statement, so
-of several racing runs exactly one wins, on SQLite and Postgres alike (RELIABILITY.md §4). A
+of several racing runs exactly one wins, on SQLite and Postgres alike: the database runs the
+``UPDATE ... WHERE`` of each under the row's write lock, and rowcount 1 means it won
+(``tests/storage/test_leases.py::test_racing_runs_get_each_lease_exactly_once`` races them). A
 lease is free when it has expired, or when its holder was a process on this machine that no
 longer exists (a run killed with SIGKILL does not make the next run wait for the expiry).
 """

@@ -1,6 +1,6 @@
 """The tables newsflow stores, as typed SQLAlchemy 2.0 models.
 
-The schema is documented for people who read the database directly (README, "Data model").
+The schema is documented for people who read the database directly (docs/data-model.md).
 Times are UTC. JSON columns hold lists of strings (authors, tags) or small dicts.
 """
 

@@ -1,11 +1,14 @@
 """Turn a fetched feed document (RSS 0.9x/1.0/2.0, RDF, Atom, JSON Feed) into a ParsedFeed.
 
 XML feeds go through feedparser, always as ``io.BytesIO`` (a str may be opened as a path or a
-URL). Two defences run first (RELIABILITY.md §2): the body is converted to UTF-8 with
-feedparser's own detection, so the next step sees the text feedparser will see, and every
-DOCTYPE in the prolog is removed, so no entity declared there (billion laughs, quadratic
-blowup, XXE) is ever expanded. Titles become plain text; summaries and content stay HTML,
-capped, then passed through feedparser's allowlist sanitizer (for JSON Feed too).
+URL). Two defences run first: the body is converted to UTF-8 with feedparser's own
+detection, so the next step sees the text feedparser will see, and every DOCTYPE in the prolog
+is removed, so no entity declared there (billion laughs, quadratic blowup, XXE) is ever
+expanded. feedparser alone would not stop them: its ``replace_doctype`` (sanitizer.py) keeps
+the entity declarations it deems safe, and a literal entity referenced thousands of times
+(``tests/data/feeds/quadratic_blowup.xml``) is one of those. Titles become plain text;
+summaries and content stay HTML, capped, then pass nh3's allowlist sanitizer (ammonia, an
+HTML5 parser in Rust), for JSON Feed too.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import lxml.etree
 import lxml.html
+import nh3
 from feedparser.encodings import convert_to_utf8
-from feedparser.sanitizer import _sanitize_html
 
 from ingest.errors import ParseError
 from ingest.extract.dates.parse import parse_date
+from ingest.extract.text import SILENT_TAGS
 from ingest.model import FeedEntry, ParsedFeed
 
 __all__ = ["discover_feed_links", "parse_feed"]
@@ -58,7 +62,6 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ELEMENT = re.compile(rb"<\w")  # how feedparser finds the end of the prolog (replace_doctype)
 _DOCTYPE_SYNTAX = re.compile(rb"<!--|[\"'\[\]>]")
 _DOCTYPE_CLOSERS = {b'"': b'"', b"'": b"'", b"<!--": b"-->"}
-_COMMENT_CLOSE = re.compile(r"--\s*>")  # how sgmllib ends a comment
 _SPACES = re.compile(r"\s+")
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # NUL breaks Postgres
 # Not text either: C1 controls (mis-decoded cp1252), and what lxml refuses in a string.
@@ -70,6 +73,27 @@ _EMAIL_THEN_NAME = re.compile(r"\S+@\S+\s*\(([^()]*)\)")  # "jane@x.com (Jane Do
 _NAME_THEN_EMAIL = re.compile(r"([^<>]*?)\s*[<(]\s*\S+@\S+\s*[>)]")  # "Jane Doe <jane@x.com>"
 _NAME_SEPARATORS = re.compile(r"\s*(?:[,;&|]|\band\b)\s*", re.IGNORECASE)
 _BYLINE = re.compile(r"^by\s+", re.IGNORECASE)
+
+# Feed HTML is sanitized by nh3 (ammonia's allowlist: no scripts, no event handlers, no
+# javascript: links) with ammonia's own tags, plus the block elements feedparser's sanitizer
+# also kept, so their paragraph breaks survive into the text.
+_SANITIZER_TAGS = nh3.ALLOWED_TAGS | {"address", "dir", "font", "menu", "section", "big"}
+# What the text layer never reads (SILENT_TAGS) goes with its content, not only its tags: a
+# stripped <textarea> or <svg> would otherwise leave its text behind as if it were prose.
+# <iframe> and <object> lose their tags but keep their text, as feedparser's sanitizer did
+# (its corpus expects "safe <b>description</b>" from an iframe around "<b>description</b>").
+_SANITIZER_DROPPED = SILENT_TAGS - _SANITIZER_TAGS - {"iframe", "object"}
+# html5ever (under nh3) checks the stack of open elements at each block start, so its time grows
+# with nesting depth times length: 20,000 nested <div> take seconds, a 1 MiB flood minutes.
+# Blink stops nesting at 512 (kMaximumHTMLParserDOMTreeDepth, html_construction_site.h); markup
+# that may nest deeper is first read by libxml2, which stops at depth 2048 with huge_tree, as
+# html_to_text does when it reads the result.
+_MAX_NESTING = 512
+_TAG_OPEN_CLOSE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+_VOID_TAGS = frozenset(
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr")
+)  # fmt: skip
 
 
 def parse_feed(
@@ -425,7 +449,7 @@ def _html_of(detail: Mapping[str, Any] | None) -> str | None:
         return None
     kind = (detail.get("type") if detail else None) or "text/html"
     value = _cap_utf8(_UNSTORABLE.sub("", value))  # before sanitizing, to bound its work
-    value = escape(value, quote=False) if kind == "text/plain" else _sanitize(value, kind)
+    value = escape(value, quote=False) if kind == "text/plain" else _sanitize(value)
     return _cap_utf8(value) or None
 
 
@@ -435,19 +459,44 @@ def _cap_utf8(text: str) -> str:
     return text.encode("utf-8")[:MAX_HTML_BYTES].decode("utf-8", errors="ignore")
 
 
-def _sanitize(markup: str, kind: str) -> str:
-    """Apply feedparser's allowlist sanitizer, after cutting off an unclosed comment.
+def _sanitize(markup: str) -> str:
+    """Keep the allowlisted markup of an HTML fragment (nh3).
 
-    For a "<!--" with no "-->" after it, the sanitizer falls back to searching "--[^>]*>",
-    which is quadratic: minutes for 1 MB of "<!--" without ">". It drops most of that tail
-    anyway; the cut also loses text after a malformed closer such as "--x>".
+    No ``rel`` is added to links: this HTML is read for its text and hashed, never shown.
     """
-    last_close = 0
-    for match in _COMMENT_CLOSE.finditer(markup):
-        last_close = match.end()
-    if (unclosed := markup.find("<!--", last_close)) >= 0:
-        markup = markup[:unclosed]
-    return str(_sanitize_html(markup, "utf-8", kind))
+    if _may_nest_deeper(markup, _MAX_NESTING):
+        markup = _through_libxml2(markup)
+    cleaned = nh3.clean(
+        markup, tags=_SANITIZER_TAGS, clean_content_tags=_SANITIZER_DROPPED, link_rel=None
+    )
+    return cleaned.strip()
+
+
+def _may_nest_deeper(markup: str, limit: int) -> bool:
+    """Whether open tags minus end tags ever exceed ``limit`` (an upper bound of the depth)."""
+    depth = 0
+    for tag in _TAG_OPEN_CLOSE.finditer(markup):
+        if tag.group(1):
+            depth = max(depth - 1, 0)
+        elif tag.group(2).lower() not in _VOID_TAGS:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
+def _through_libxml2(markup: str) -> str:
+    """Parse and serialize ``markup`` with libxml2 (linear, nesting bounded); nh3 runs after."""
+    parser = lxml.etree.HTMLParser(  # parsers are not thread-safe: one per call
+        encoding="utf-8", no_network=True, huge_tree=True, remove_comments=True, remove_pis=True
+    )
+    try:
+        root = lxml.etree.fromstring(markup.encode("utf-8", "surrogatepass"), parser)
+    except lxml.etree.LxmlError:
+        return escape(markup, quote=False)
+    if root is None:
+        return ""
+    return str(lxml.etree.tostring(root, method="html", encoding="unicode"))
 
 
 def _author_names(raw_names: Iterable[str]) -> list[str]:

@@ -44,8 +44,9 @@ def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
 class _BodyDecoder:
     """Undo one gzip/deflate Content-Encoding without ever producing more than asked.
 
-    httpx decodes each raw chunk with no limit (a 510 KB bomb gave one 33.7 MB chunk,
-    RELIABILITY.md §5); ``decompress(data, max_length)`` bounds the output instead.
+    httpx decodes each raw chunk with no limit (``httpx/_decoders.py``: ``GZipDecoder.decode``
+    calls ``decompress(data)``, so one small chunk of a gzip bomb comes out as megabytes);
+    ``decompress(data, max_length)`` bounds the output instead.
     """
 
     def __init__(self, content_encoding: str | None) -> None:

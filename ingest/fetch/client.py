@@ -1,8 +1,9 @@
 """Fetch one URL safely: the only place newsflow talks HTTP.
 
-httpx does the wire work; this module adds what httpx lacks (RELIABILITY.md §5): a total
-deadline, a cap on *decoded* bytes, our own redirect loop, and an SSRF guard that vets every
-hop and pins the connection to the address it vetted. Every httpx exception is translated here
+httpx does the wire work; this module adds what httpx lacks: a total deadline (httpx's
+timeouts are per operation, connect, read, write and pool, as its "Timeouts" page says), a cap
+on *decoded* bytes, our own redirect loop, and an SSRF guard that vets every hop and pins the
+connection to the address it vetted. Every httpx exception is translated here
 into the tree of ``ingest/errors.py``.
 """
 

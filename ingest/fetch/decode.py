@@ -5,6 +5,20 @@ Order of evidence: byte-order mark, the HTTP ``Content-Type`` charset, a ``<meta
 detection (charset-normalizer), then UTF-8 with replacement characters. A declaration is only
 trusted when the bytes are valid in it; labels are mapped as the WHATWG Encoding Standard says
 (``iso-8859-1`` and ``us-ascii`` mean windows-1252, ``shift_jis`` means windows-31j...).
+
+beautifulsoup4's ``EncodingDetector`` finds the byte-order mark. The rest stays here because
+bs4 would change results (each case is in ``tests/ingest/test_decode.py``):
+
+- its ``find_declared_encoding`` reads declarations with two regular expressions that miss
+  ``encoding = "..."`` and an XML declaration over two lines (both valid XML), a charset
+  written with a space inside its quotes, and a ``<meta charset="">`` followed by a real one
+  (the WHATWG prescan trims the label and goes on to the next tag), and it takes
+  ``<metadata charset=...>`` for a meta tag;
+- ``UnicodeDammit`` has no WHATWG label mapping (an ``iso-8859-1`` page's smart quotes would
+  decode to C1 control characters, which bs4 can only turn into entities with
+  ``smart_quotes_to``), accepts a legacy label on bytes that are valid multi-byte UTF-8, and
+  detects with the one guess of whichever detector is installed (cchardet, chardet or
+  charset-normalizer) instead of breaking near-ties by how much the web uses each charset.
 """
 
 from __future__ import annotations
@@ -12,6 +26,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from bs4.dammit import EncodingDetector
 from charset_normalizer import from_bytes
 
 __all__ = ["decode_html"]
@@ -32,14 +47,6 @@ _WEB_RANK = {
         )
     )
 }  # fmt: skip
-
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: same first two bytes
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 # WHATWG Encoding Standard: labels whose real-world meaning is a superset codec.
 _WHATWG_SUPERSETS = {
@@ -77,9 +84,10 @@ _XML_DECL = re.compile(
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return ``(text, encoding)`` for an HTML body, ``encoding`` being Python's codec name."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, errors="replace"), encoding
+    data, bom_encoding = EncodingDetector.strip_byte_order_mark(body)
+    if bom_encoding is not None:
+        encoding = codecs.lookup(bom_encoding).name  # "utf-16le" -> "utf-16-le"
+        return data.decode(encoding, errors="replace"), encoding
     for label in (_header_charset(content_type), _declared_charset(body[:_PRESCAN_BYTES])):
         declared = _normalize_label(label)
         if declared is None:

@@ -263,6 +263,7 @@ def test_only_transient_failures_are_retried_and_recorded_once(tmp_path: Path) -
         ran = run_flow(feeds, db)
     finally:
         server.shutdown()
+        server.server_close()  # shutdown() only stops the loop; this closes the socket
     rows = {r["feed"]: r for r in ran.rows}
     assert ran.state.type.value == "FAILED"
     assert ran.state.message.startswith("every feed failed (2 of 2): ")
@@ -291,6 +292,7 @@ def test_some_feeds_failing_make_a_partial_run_with_their_tasks_failed(
         ran = run_flow(feeds, f"sqlite:///{tmp_path / 'p.db'}")
     finally:
         server.shutdown()
+        server.server_close()
     assert (ran.state.type.value, ran.state.name) == ("COMPLETED", "Partial")
     assert ran.state.message.startswith("3 of 4 feeds failed: ")
     assert f"{other.removeprefix('http://')}/missing.xml (not found 404)" in ran.state.message

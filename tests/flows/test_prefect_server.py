@@ -68,13 +68,14 @@ def test_deploy_worker_and_backfill_manual(server: dict[str, str], tmp_path: Pat
         for name in ("ingest/scheduled", "backfill/manual", "maintenance/daily"):
             assert name in listed
         worker_log = tmp_path / "worker.log"
-        worker = subprocess.Popen(
-            [str(PREFECT), "worker", "start", "--pool", "newsflow", "--limit", "2"],
-            env=env,
-            cwd=ROOT,
-            stdout=worker_log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
+        with worker_log.open("w") as log:  # the child has its own copy of the descriptor
+            worker = subprocess.Popen(
+                [str(PREFECT), "worker", "start", "--pool", "newsflow", "--limit", "2"],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             _run(
                 [
@@ -107,13 +108,15 @@ def test_serve_fires_a_scheduled_ingest(server: dict[str, str], tmp_path: Path) 
         feeds.write_text(site.feeds_toml(), encoding="utf-8")
         db_url = f"sqlite:///{tmp_path / 'served.db'}"
         env = dict(server, NEWSFLOW_ALLOW_PRIVATE_NETWORKS="true")
-        serve = subprocess.Popen(
-            [str(NEWSFLOW), "serve", "--feeds", str(feeds), "--db", db_url, "--interval", "0.25"],
-            env=env,
-            cwd=tmp_path,
-            stdout=(tmp_path / "serve.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
+        command = [str(NEWSFLOW), "serve", "--feeds", str(feeds), "--db", db_url]
+        with (tmp_path / "serve.log").open("w") as log:  # the child has its own descriptor
+            serve = subprocess.Popen(
+                [*command, "--interval", "0.25"],
+                env=env,
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             [run, *_] = wait_for_flow_runs(
                 env,

@@ -40,6 +40,20 @@ CASES = [
         id="utf16le-bom",
     ),
     pytest.param(
+        codecs.BOM_UTF16_BE + page("", "café").encode("utf-16-be"),
+        None,
+        "café",
+        "utf-16-be",
+        id="utf16be-bom",
+    ),
+    pytest.param(
+        codecs.BOM_UTF32_LE + page("", "café").encode("utf-32-le"),
+        None,
+        "café",
+        "utf-32-le",  # its BOM starts with UTF-16 LE's
+        id="utf32le-bom",
+    ),
+    pytest.param(
         page("", RUSSIAN).encode("cp1251"),
         "text/html; charset=windows-1251",
         RUSSIAN,
@@ -142,6 +156,46 @@ CASES = [
         id="undeclared-cp1251-detected",
     ),
     pytest.param(page("", "ascii only").encode(), None, "ascii only", "utf-8", id="ascii"),
+    # Declarations bs4's EncodingDetector.find_declared_encoding misreads, so decode.py keeps its
+    # own scan. ASCII bytes: only a label that was read can make the codec anything but UTF-8.
+    pytest.param(
+        b'<?xml version="1.0" encoding = "windows-1251"?>' + page("", "news").encode(),
+        None,
+        "news",
+        "cp1251",
+        id="xml-declaration-spaces-around-equals",
+    ),
+    pytest.param(
+        b'<?xml version="1.0"\n      encoding="windows-1251"?>' + page("", "news").encode(),
+        None,
+        "news",
+        "cp1251",
+        id="xml-declaration-over-two-lines",
+    ),
+    pytest.param(
+        page('<meta charset=" windows-1251">', "news").encode(),
+        None,
+        "news",
+        "cp1251",
+        id="meta-charset-space-inside-quotes",
+    ),
+    pytest.param(
+        page(
+            '<meta charset=""><meta http-equiv="Content-Type" content="text/html; charset=cp1251">',
+            "news",
+        ).encode(),
+        None,
+        "news",
+        "cp1251",
+        id="empty-meta-charset-then-a-real-one",
+    ),
+    pytest.param(
+        page('<metadata charset="windows-1251">', "news").encode(),
+        None,
+        "news",
+        "utf-8",
+        id="metadata-element-is-no-meta-tag",
+    ),
 ]
 
 

@@ -107,7 +107,7 @@ def test_xxe_does_not_read_local_files(tmp_path: Path) -> None:
 
 
 # Entity bombs run in a child process with an address-space limit, so a regression fails the
-# test instead of exhausting the machine (RELIABILITY.md §8).
+# test instead of exhausting the machine.
 _BOMB_CHILD = r"""
 import json, resource, sys, time
 from datetime import UTC, datetime
@@ -169,6 +169,44 @@ def _rss(items: str, *, title: str = "Generated") -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        pytest.param(
+            "<p onclick='x()'>Hi <b>there</b></p>", "<p>Hi <b>there</b></p>", id="handler"
+        ),
+        pytest.param("a<script>alert(1)</script>b<style>p{}</style>", "ab", id="script-style"),
+        pytest.param('<a href="javascript:alert(1)">x</a>', "<a>x</a>", id="javascript-href"),
+        pytest.param(
+            '<a href="https://e.example/">x</a>',
+            '<a href="https://e.example/">x</a>',
+            id="link-kept-without-rel",
+        ),
+        pytest.param("<p style='position:fixed'>x</p>", "<p>x</p>", id="style-attribute"),
+        pytest.param(
+            "a<textarea>form text</textarea><svg><text>drawn</text></svg>b",
+            "ab",
+            id="text-the-reader-never-sees",
+        ),
+        pytest.param(
+            "safe<iframe src='https://e.example/'> <b>text</b></iframe>",
+            "safe &lt;b&gt;text&lt;/b&gt;",
+            id="iframe-text-kept",
+        ),
+        pytest.param(
+            "<section><p>one</p></section><font>two</font>",
+            "<section><p>one</p></section><font>two</font>",
+            id="feedparser-blocks",
+        ),
+        pytest.param("kept<!-- unclosed" + " x" * 10, "kept", id="unclosed-comment"),
+    ],
+)
+def test_summaries_keep_only_allowlisted_markup(markup: str, expected: str) -> None:
+    item = f"<item><link>https://e.example/1</link><description><![CDATA[{markup}]]></description></item>"
+    (entry,) = parse_feed(_rss(item), url="https://e.example/rss", now=NOW).entries
+    assert entry.summary == expected
+
+
 def test_ten_thousand_items_are_all_kept() -> None:
     items = "".join(
         f"<item><guid>g{i}</guid><title>Story {i}</title><link>https://big.example.com/{i}</link>"
@@ -225,6 +263,16 @@ def test_pathological_markup_is_parsed_in_linear_time(markup: str) -> None:
     feed = parse_feed(_rss(item), url="https://slow.example.com/rss", now=NOW)
     assert time.perf_counter() - started < LINEAR_DEADLINE
     assert len(feed.entries) == 1
+
+
+def test_markup_nested_past_the_bound_keeps_the_text_html_to_text_reads() -> None:
+    from ingest.extract import html_to_text
+
+    markup = "<div>x" * 5_000 + "</div>" * 5_000  # parsed by libxml2 first: past 512 levels
+    item = f"<item><link>https://e.example/1</link><description><![CDATA[{markup}]]></description></item>"
+    (entry,) = parse_feed(_rss(item), url="https://e.example/rss", now=NOW).entries
+    assert entry.summary is not None
+    assert html_to_text(entry.summary) == html_to_text(markup) != ""
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from dateutil import tz as dateutil_tz
 
 __all__ = ["EARLIEST", "MAX_DATE_CHARS", "ZONE_NAMES", "parse_date", "to_utc"]
 
-# Nothing we ingest was published before the web had news sites (RELIABILITY.md §7).
+# Nothing we ingest was published before the web had news sites: an earlier date is a
+# placeholder (feedparser returns 0001-01-01 as it is written) or a misreading.
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 # Feeds may run a little ahead of our clock (time zones, skew); more than a day is a bad date.
 FUTURE_SLACK = timedelta(days=1)
