@@ -61,13 +61,14 @@ _RUN_LINE = "{% if flow_run %}\nRun: {{ flow_run.name }} " + RUN_LINK + "{% endi
 PARKED_SUBJECT = "newsflow: feed parked: {{ event.payload.feed }}"
 PARKED_BODY = (
     "Feed {{ event.payload.feed }} is parked ({{ event.payload.consecutive_failures }} "
-    "failures in a row), last error: {{ event.payload.message }}\n"
+    "failure{% if event.payload.consecutive_failures != 1 %}s{% endif %} in a row), "
+    "last error: {{ event.payload.message }}\n"
     "It is not fetched again until `newsflow feeds reset {{ event.payload.feed }}`." + _RUN_LINE
 )
 HEALTH_SUBJECT = "newsflow: extraction health dropped: {{ event.payload.feed }}"
 HEALTH_BODY = (
-    "Extraction health of feed {{ event.payload.feed }} dropped: {{ event.payload.problem }}\n"
-    "The site may have changed its pages; check the articles newsflow stored from it." + _RUN_LINE
+    "Extraction health of feed {{ event.payload.feed }} dropped: {{ event.payload.problem }}"
+    + _RUN_LINE
 )
 
 #: The JSON body the webhook block POSTs; Prefect fills in {{subject}} and {{body}}.
