@@ -48,7 +48,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1400, "height": 1000}
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -105,7 +104,7 @@ def shoot(ui: str, pages: list[tuple[str, str, str | None]]) -> None:
     """(path, file, text to wait for) for each page."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for path, name, wait_for in pages:
             page.goto(ui + path)
             page.wait_for_load_state("networkidle")
@@ -119,7 +118,7 @@ def shoot(ui: str, pages: list[tuple[str, str, str | None]]) -> None:
 
 def settle(page: Page) -> None:
     """Let charts, the timeline and tables finish drawing."""
-    page.wait_for_timeout(2000)
+    page.wait_for_timeout(5000)
 
 
 def main() -> None:

@@ -112,7 +112,10 @@ ALERTS = (
     ),
     AlertSpec(
         name=NAME_PREFIX + "extraction health dropped",
-        description="A feed's share of articles with a date, an author or a body fell sharply.",
+        description=(
+            "A feed's share of articles with a date, an author or a body over 100 words "
+            "fell sharply."
+        ),
         expect=("newsflow.extraction-health.dropped",),
         match={"prefect.resource.id": "newsflow.feed.*"},
         match_related={},
