@@ -501,6 +501,51 @@ def feeds_reset(url: str, database_url: str | None) -> None:
     click.echo(f"reset {url}")
 
 
+# --- alerts ------------------------------------------------------------------------------------
+
+
+@main.group()
+def alerts() -> None:
+    """Prefect automations that notify a person when a run or a feed goes wrong."""
+
+
+@alerts.command("install")
+@click.option("--webhook", metavar="URL", help="POST a JSON body to this URL (a webhook block).")
+@click.option("--block", metavar="NAME", help="Notify through this existing notification block.")
+def alerts_install(webhook: str | None, block: str | None) -> None:
+    """Create or update, on the server at PREFECT_API_URL, the automations that notify on a
+    Failed, Crashed or Partial run of ingest, backfill or maintenance, a parked feed, and a
+    drop in extraction health. Running it again changes nothing."""
+    if (webhook is None) == (block is None):
+        raise click.UsageError("give one of --webhook URL or --block NAME")
+    _prefect_defaults()
+    from flows.alerts import install
+
+    with _errors_to_exit():
+        done = asyncio.run(install(webhook=webhook, block=block))
+    click.echo(f"notification block {done.block}: {done.block_change}")
+    for name, change in done.automations:
+        click.echo(f"automation {name!r}: {change}")
+
+
+@alerts.command("list")
+@click.option("--all", "every", is_flag=True, help="Every automation on the server.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
+def alerts_list(every: bool, fmt: str) -> None:
+    """newsflow's automations on the server at PREFECT_API_URL: trigger, action, enabled."""
+    _prefect_defaults()
+    from flows.alerts import list_alerts, rows_for_table
+
+    with _errors_to_exit():
+        rows = rows_for_table(asyncio.run(list_alerts(every=every)))
+    if fmt == "jsonl":
+        write_jsonl(rows, sys.stdout)
+    elif rows:
+        render_table(rows, ("name", "trigger", "action", "enabled"), widths={"trigger": 70})
+    else:
+        click.echo("no newsflow alerts on this server: run `newsflow alerts install`", err=True)
+
+
 # --- extract -----------------------------------------------------------------------------------
 
 

@@ -116,3 +116,44 @@ def wait_for_flow_runs(
                 return final
             time.sleep(1)
     raise TimeoutError(f"no finished run of {deployment} within {timeout} s")
+
+
+FINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+
+
+def start_deployment_run(
+    env: dict[str, str], deployment: str, parameters: dict[str, object] | None = None
+) -> dict[str, Any]:
+    """Create a run of ``deployment`` (``flow/name``) now, as the UI's *Run* button does."""
+    flow_name, _, name = deployment.partition("/")
+    with httpx.Client(base_url=env["PREFECT_API_URL"], timeout=10) as client:
+        dep = client.get(f"/deployments/name/{flow_name}/{name}")
+        dep.raise_for_status()
+        run = client.post(
+            f"/deployments/{dep.json()['id']}/create_flow_run",
+            json={"parameters": parameters or {}},
+        )
+        run.raise_for_status()
+        created: dict[str, Any] = run.json()
+        return created
+
+
+def wait_for_flow_run(env: dict[str, str], run_id: str, *, timeout: float = 180) -> dict[str, Any]:
+    """Poll the API until the flow run is final; return it."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=env["PREFECT_API_URL"], timeout=10) as client:
+        while time.monotonic() < deadline:
+            run: dict[str, Any] = client.get(f"/flow_runs/{run_id}").raise_for_status().json()
+            if run["state"] and run["state"]["type"] in FINAL_STATE_TYPES:
+                return run
+            time.sleep(0.5)
+    raise TimeoutError(f"flow run {run_id} did not finish within {timeout} s")
+
+
+def task_runs(env: dict[str, str], run_id: str) -> dict[str, dict[str, Any]]:
+    """The task runs of a flow run, by name, as the API reports them."""
+    with httpx.Client(base_url=env["PREFECT_API_URL"], timeout=10) as client:
+        found = client.post(
+            "/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}
+        ).raise_for_status()
+        return {t["name"]: t for t in found.json()}

@@ -11,6 +11,7 @@ state's data.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -53,6 +54,29 @@ def run_state(
         message=f"{len(failures)} of {attempted} {_plural(noun, attempted)} failed: {named}",
         data=data,
     )
+
+
+class _NoEmptyTraceback(logging.Filter):
+    """Drop the ``exc_info`` of a log record that has no exception.
+
+    Prefect logs a task that returned a FAILED state (a feed that failed, nothing raised) with
+    ``exc_info=True``, which prints ``NoneType: None`` under the line in the UI's logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is None:
+            record.exc_info = None
+        return True
+
+
+def quiet_empty_tracebacks() -> None:
+    """Install :class:`_NoEmptyTraceback` on Prefect's task-run logger (once)."""
+    task_runs = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, _NoEmptyTraceback) for f in task_runs.filters):
+        task_runs.addFilter(_NoEmptyTraceback())
+
+
+quiet_empty_tracebacks()
 
 
 def failure_note(what: str, error: str | None) -> str:

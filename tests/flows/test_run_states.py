@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import pytest
 
 from flows.run_states import failure_note, run_state
@@ -59,3 +62,17 @@ def test_run_state(
 )
 def test_failure_note(what: str, error: str | None, expected: str) -> None:
     assert failure_note(what, error) == expected
+
+
+def test_a_failed_task_state_logs_no_empty_traceback() -> None:
+    """Prefect logs a returned FAILED state with exc_info=True: no ``NoneType: None`` under it."""
+    logger = logging.getLogger("prefect.task_runs")
+    empty = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "x", None, (None,) * 3)
+    assert logger.filter(empty)
+    assert logging.Formatter().format(empty) == "x"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        real = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "x", None, sys.exc_info())
+    assert logger.filter(real)
+    assert "ValueError: boom" in logging.Formatter().format(real)
