@@ -411,7 +411,7 @@ async def test_walk_falls_back_to_well_known_locations_without_robots() -> None:
 async def test_robots_txt_answering_5xx_puts_the_walk_off_without_asking_for_a_sitemap() -> None:
     site = _news_site(**{"/robots.txt": (500, b"oops")})
     site.routes["/sitemap.xml"] = _fixture("index.xml")
-    with pytest.raises(TransientFetchError, match="robots.txt unreachable"):
+    with pytest.raises(TransientFetchError, match=r"robots\.txt unreachable"):
         await _discover(site)
     assert site.requested == ["/robots.txt"]  # RFC 9309: unreachable means all disallowed
 
