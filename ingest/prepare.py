@@ -35,7 +35,7 @@ from ingest.dedup.neardup import Fingerprint, fingerprint
 from ingest.errors import ExtractError, WallError
 from ingest.extract import extract_article
 from ingest.fetch.decode import decode_html
-from ingest.fetch.walls import CONSENT_MAX_WORDS, CONSENT_WALL, consent_page
+from ingest.fetch.walls import CONSENT_MAX_WORDS, CONSENT_WALL, consent_page, reads_as_consent
 from ingest.model import Article, FeedEntry, RawPage
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,10 @@ def prepare_page(
 def _refuse_consent_page(
     body: bytes, content_type: str | None, *, text: str | None, title: str | None = None
 ) -> None:
-    """Raise WallError when a page with little text is only a consent form."""
+    """Raise WallError when a page with little text is only a consent form (the page is
+    decoded again only when its text reads as one)."""
+    if text is not None and not reads_as_consent(text):
+        return
     if consent_page(decode_html(body, content_type)[0], text, title):
         raise WallError.of(CONSENT_WALL)
 

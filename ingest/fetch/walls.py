@@ -37,6 +37,7 @@ __all__ = [
     "bot_wall",
     "consent_page",
     "consent_redirect",
+    "reads_as_consent",
 ]
 
 #: How much of a body is searched for a wall's marks.
@@ -195,12 +196,25 @@ def consent_page(html: str, text: str | None = None, title: str | None = None) -
     page or show an accept button. A short news item about cookie rules has the words but
     neither the title nor the button.
     """
-    try:
-        root = lxml.html.document_fromstring(html) if html.strip() else None
-    except (etree.LxmlError, ValueError):
-        root = None
+    root: lxml.html.HtmlElement | None = None
     if text is None:
+        root = _parse(html)
         text = _visible_text(root) if root is not None else ""
+    if not reads_as_consent(text):  # most short pages stop here, before any parsing
+        return False
+    if root is None:
+        root = _parse(html)
+    page_title = title or ""
+    if root is not None:
+        page_title = f"{page_title} {root.findtext('.//title') or ''}"
+    if _CONSENT_TITLE.search(page_title):
+        return True
+    return root is not None and _has_accept_button(root)
+
+
+def reads_as_consent(text: str) -> bool:
+    """Short, and made of the consent platforms' words: three kinds of them at least, one of
+    them cookies or consent, one word in forty."""
     words = len(text.split())
     if words > CONSENT_MAX_WORDS:
         return False
@@ -208,14 +222,14 @@ def consent_page(html: str, text: str | None = None, title: str | None = None) -
     if len(found) < 3 or not (_CONSENT_MARKS[0] in found or _CONSENT_MARKS[1] in found):
         return False
     hits = sum(len(pattern.findall(text)) for pattern in found)
-    if hits * 40 < max(words, 1):
-        return False
-    page_title = title or ""
-    if root is not None:
-        page_title = f"{page_title} {root.findtext('.//title') or ''}"
-    if _CONSENT_TITLE.search(page_title):
-        return True
-    return root is not None and _has_accept_button(root)
+    return hits * 40 >= max(words, 1)
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    try:
+        return lxml.html.document_fromstring(html) if html.strip() else None
+    except (etree.LxmlError, ValueError):
+        return None
 
 
 def _visible_text(root: lxml.html.HtmlElement) -> str:
