@@ -39,6 +39,7 @@ from ingest.pipeline import EntriesResult, PipelineConfig, store_entries
 from ingest.prepare import prepare_page
 from storage.backfill import finished_days, raw_pages_between, record_day
 from storage.db import ensure_schema, make_engine
+from storage.politeness import SqlPolitenessStore
 from storage.repository import SqlStore, sync_feeds
 
 Plan = dict[str, dict[date, list[FeedEntry]]]  # feed URL -> day -> entries
@@ -78,13 +79,19 @@ async def discover(
                 since=days.start,
                 now=now,
                 max_bytes=config.max_feed_bytes,
+                obey_robots=source.obey_robots,
             )
         ]
         return entries_by_day(entries, days)
     items = [
         item
         async for item in discover_sitemap_urls(
-            source.url, fetcher=fetcher, since=days.start, until=days.end, now=now
+            source.url,
+            fetcher=fetcher,
+            since=days.start,
+            until=days.end,
+            now=now,
+            obey_robots=source.obey_robots,
         )
     ]
     return sitemap_entries(items, days)
@@ -98,8 +105,14 @@ async def backfill_day(
     fetcher: Fetcher,
     store: SqlStore,
     config: PipelineConfig,
+    ignore_robots: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Store one day's articles for every feed; record each feed's day as done or failed."""
+    """Store one day's articles for every feed; record each feed's day as done or failed.
+
+    A day with pages left for the next run (a crawl delay, a host's pause) is not done: the
+    next run of the same backfill takes it again. ``ignore_robots``: the feeds configured
+    with ``obey_robots = false``.
+    """
     logger = get_run_logger()
     total = EntriesResult()
     for feed_url, entries in work.items():
@@ -107,7 +120,12 @@ async def backfill_day(
             done = await asyncio.to_thread(_reprocess, store, feed_url, day)
         else:
             done = await store_entries(
-                feed_url, entries, fetcher=fetcher, store=store, config=config
+                feed_url,
+                entries,
+                fetcher=fetcher,
+                store=store,
+                config=config,
+                obey_robots=feed_url not in ignore_robots,
             )
         await asyncio.to_thread(
             record_day,
@@ -115,7 +133,7 @@ async def backfill_day(
             how,
             feed_url,
             day,
-            status="failed" if done.pages.retry_pages else "done",
+            status="failed" if done.pages.retry_pages or done.pages.deferred else "done",
             new=done.pages.new,
             updated=done.pages.updated,
             failed_pages=done.pages.failed_pages,
@@ -125,12 +143,15 @@ async def backfill_day(
         total += done
     pages = total.pages
     logger.info(
-        "%s: %d new, %d updated, %d duplicates, %d failed pages",
+        "%s: %d new, %d updated, %d duplicates, %d failed pages, %d disallowed by robots.txt, "
+        "%d left for the next run",
         day,
         pages.new,
         pages.updated,
         pages.duplicates,
         pages.failed_pages,
+        pages.disallowed,
+        pages.deferred,
     )
     row = {
         "day": day.isoformat(),
@@ -140,9 +161,15 @@ async def backfill_day(
         "updated": pages.updated,
         "duplicates": pages.duplicates,
         "failed_pages": pages.failed_pages,
+        "disallowed": pages.disallowed,
     }
     if pages.retry_pages:
         raise BackfillFailed(f"{day}: {pages.failed_pages} pages failed for a passing reason")
+    if pages.deferred:
+        raise BackfillFailed(
+            f"{day}: {pages.deferred} pages left for the next run (crawl delay or a host's "
+            "pause): run the same backfill again"
+        )
     return row
 
 
@@ -245,7 +272,8 @@ async def _run_days(
     progress_id = await acreate_progress_artifact(
         progress=0.0, key="backfill-progress", description=f"backfill {days.label()} ({how})"
     )
-    async with Fetcher(http) as fetcher:
+    ignore_robots = frozenset(s.url for s in sources if not s.obey_robots)
+    async with Fetcher(http, store=SqlPolitenessStore(store.engine)) as fetcher:
         if how != "reprocess":
             wanted = [s for s in sources if s.url in plan]
             states = await asyncio.gather(
@@ -273,7 +301,7 @@ async def _run_days(
                 for url in pending_feeds
                 if (url, day) in pending and url not in failed_feeds
             }
-            row = await _day(day, work, how, fetcher, store, config)
+            row = await _day(day, work, how, fetcher, store, config, ignore_robots)
             if any(url in failed_feeds for url in pending_feeds if (url, day) in pending):
                 row["status"] = "failed"
                 row["error"] = "; ".join(f"{u}: {e}" for u, e in failed_feeds.items())[:500]
@@ -291,11 +319,12 @@ async def _day(
     fetcher: Fetcher,
     store: SqlStore,
     config: PipelineConfig,
+    ignore_robots: frozenset[str],
 ) -> dict[str, Any]:
     day_task = backfill_day.with_options(task_run_name=f"day-{day.isoformat()}")
     state = await cast(
         Awaitable[State[dict[str, Any]]],
-        day_task(day, work, how, fetcher, store, config, return_state=True),
+        day_task(day, work, how, fetcher, store, config, ignore_robots, return_state=True),
     )
     try:
         row: dict[str, Any] = await state.aresult()
@@ -306,7 +335,17 @@ async def _day(
 
 
 async def _publish(days: DayRange, how: str, rows: list[dict[str, Any]], skipped: int) -> None:
-    columns = ("day", "status", "feeds", "pages", "new", "updated", "duplicates", "failed_pages")
+    columns = (
+        "day",
+        "status",
+        "feeds",
+        "pages",
+        "new",
+        "updated",
+        "duplicates",
+        "failed_pages",
+        "disallowed",
+    )
     table = [{c: r.get(c) for c in (*columns, "error")} for r in rows]
     if table:
         await acreate_table_artifact(

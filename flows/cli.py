@@ -24,7 +24,16 @@ from flows.output import render_table, write_csv, write_jsonl
 from flows.settings import Settings
 from ingest.errors import ConfigError, IngestError
 
-FEED_TABLE_COLUMNS = ("feed", "status", "new", "updated", "duplicates", "failed_pages", "seconds")
+FEED_TABLE_COLUMNS = (
+    "feed",
+    "status",
+    "new",
+    "updated",
+    "duplicates",
+    "failed_pages",
+    "disallowed",
+    "seconds",
+)
 stderr = Console(stderr=True)
 
 
@@ -99,7 +108,8 @@ def ingest(
         run = run_ingest(settings, list(tags), shard)
     render_table(run.rows, FEED_TABLE_COLUMNS, title="newsflow ingest", widths={"feed": 60})
     failed = [r for r in run.rows if r["status"] == "error"]
-    for row in failed:
+    blocked = [r for r in run.rows if r["status"] == "ok" and r["error"]]  # walls on every page
+    for row in failed + blocked:
         click.echo(f"{row['feed']}: {row['error']}", err=True)
     if run.failed:
         _fail(run.message)
@@ -223,6 +233,7 @@ BACKFILL_COLUMNS = (
     "updated",
     "duplicates",
     "failed_pages",
+    "disallowed",
 )
 
 
@@ -465,6 +476,8 @@ FEED_KEYS = (
     "consecutive_failures",
     "next_fetch_at",
     "article_count",
+    "disallowed",
+    "blocked_by",
 )
 
 
@@ -477,7 +490,8 @@ def feeds() -> None:
 @click.option("--db", "database_url", help="Database URL.")
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
 def feeds_list(database_url: str | None, fmt: str) -> None:
-    """Every feed with its health: last status and error, failures, next fetch, articles."""
+    """Every feed with its health: last status and error, failures, next fetch, articles,
+    pages robots.txt disallows, and what blocked all of its pages (a bot or consent wall)."""
     from storage.repository import list_feeds
 
     with _errors_to_exit(), _engine(database_url) as engine:
@@ -485,7 +499,7 @@ def feeds_list(database_url: str | None, fmt: str) -> None:
     if fmt == "jsonl":
         write_jsonl(rows, sys.stdout)
     else:
-        render_table(rows, FEED_KEYS, widths={"url": 50, "last_error": 40})
+        render_table(rows, FEED_KEYS, widths={"url": 50, "last_error": 40, "blocked_by": 30})
 
 
 @feeds.command("reset")

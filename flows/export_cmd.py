@@ -136,6 +136,7 @@ def parquet_schema() -> Any:
         "cluster_id": number,
         "duplicate_of": number,
         "fetched_at": when,
+        "paywalled": pa.bool_(),
     }
     return pa.schema([(key, types.get(key, text)) for key in ARTICLE_KEYS])
 

@@ -42,6 +42,7 @@ from ingest.prepare import PageWorkers
 from storage.db import ensure_schema, make_engine
 from storage.leases import acquire_many, new_holder, release
 from storage.outcomes import record_outcome
+from storage.politeness import SqlPolitenessStore
 from storage.repository import SqlStore, feed_states, sync_feeds
 
 #: Columns of the ``ingest-feeds`` artifact, what a person scans first leading.
@@ -54,6 +55,8 @@ ARTIFACT_COLUMNS = (
     "updated",
     "duplicates",
     "failed_pages",
+    "disallowed",
+    "deferred",
     "seconds",
     "health",
 )
@@ -168,14 +171,19 @@ def _report(
     if not result.failed:
         pages = result.pages
         logger.info(
-            "%s: %s, %d new, %d updated, %d duplicates, %d failed pages",
+            "%s: %s, %d new, %d updated, %d duplicates, %d failed pages, %d disallowed by "
+            "robots.txt, %d left for the next run",
             url,
             result.status.value,
             pages.new,
             pages.updated,
             pages.duplicates,
             pages.failed_pages,
+            pages.disallowed,
+            pages.deferred,
         )
+        if result.blocked_by:
+            logger.warning("%s: every page was blocked by %s", url, result.blocked_by)
         return
     logger.warning("%s failed: %s", url, result.error)
     emit_event(
@@ -291,7 +299,12 @@ async def _fetch_all(
     # Enough units at once to keep every feed slot busy, few enough that units finish in turn
     # (the run page then shows progress) and no feed holds pages while waiting for a slot.
     unit_slots = asyncio.Semaphore(max(2, math.ceil(settings.max_concurrency / per_unit) + 1))
-    async with Fetcher(settings.http_config()) as fetcher, settings.page_workers() as pages:
+    # One fetcher for the whole run: every feed of a host shares its robots.txt, gap and pause.
+    politeness = SqlPolitenessStore(store.engine)
+    async with (
+        Fetcher(settings.http_config(), store=politeness) as fetcher,
+        settings.page_workers() as pages,
+    ):
         run = _FeedRun(
             fetcher,
             store,
@@ -335,17 +348,25 @@ def _where(url: str) -> str:
 
 
 def feed_row(result: FeedResult, drops: Sequence[str] = ()) -> dict[str, Any]:
-    """One feed's row of the run's table (artifact and command line)."""
+    """One feed's row of the run's table (artifact and command line).
+
+    ``disallowed``: pages robots.txt disallows (not requested, not failed); ``deferred``: pages
+    left for the next run (crawl delay, a host's pause, robots.txt unreachable). A feed whose
+    every page was blocked by a bot or consent wall says so in ``error``.
+    """
     pages = result.pages
+    blocked = f"all pages blocked by {result.blocked_by}" if result.blocked_by else None
     return {
         "name": result.name or _where(result.feed_url),
         "status": result.status.value,
-        "error": result.error,
+        "error": result.error or blocked,
         "new": pages.new,
         "feed": result.feed_url,
         "updated": pages.updated,
         "duplicates": pages.duplicates,
         "failed_pages": pages.failed_pages,
+        "disallowed": pages.disallowed,
+        "deferred": pages.deferred,
         "seconds": result.seconds,
         "health": "; ".join(drops) or None,
     }
@@ -370,7 +391,8 @@ async def _publish(rows: Sequence[Mapping[str, Any]]) -> None:
     failed = [r for r in rows if r["status"] == FeedStatus.FAILED.value]
     parked = [r for r in rows if r["status"] == FeedStatus.PARKED.value]
     totals = {
-        k: sum(int(r[k]) for r in rows) for k in ("new", "updated", "duplicates", "failed_pages")
+        k: sum(int(r[k]) for r in rows)
+        for k in ("new", "updated", "duplicates", "failed_pages", "disallowed", "deferred")
     }
     lines = ["# Ingest summary", ""]
     if failed:
@@ -384,6 +406,8 @@ async def _publish(rows: Sequence[Mapping[str, Any]]) -> None:
         f"- updated: {totals['updated']}",
         f"- duplicates: {totals['duplicates']}",
         f"- failed pages: {totals['failed_pages']}",
+        f"- pages disallowed by robots.txt (not requested): {totals['disallowed']}",
+        f"- pages left for the next run (crawl delay, host pause): {totals['deferred']}",
     ]
     if parked:
         lines += ["", "## Parked feeds (`newsflow feeds reset URL`)", ""]

@@ -33,7 +33,8 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str], out: TextIO) -> int:
-    """A header of ``keys``, then one line per row (lists as JSON, times in ISO UTC)."""
+    """A header of ``keys``, then one line per row (lists and booleans as JSON, times in ISO
+    UTC)."""
     writer = csv.writer(out)
     writer.writerow(keys)
     count = 0
@@ -42,7 +43,7 @@ def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str], out: TextIO) 
         values = jsonable(row)
         writer.writerow(
             [
-                json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict, bool)) else v
                 for v in (values.get(k) for k in keys)
             ]
         )

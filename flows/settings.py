@@ -5,21 +5,30 @@ Command-line flags override the environment: they are passed to :meth:`Settings.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest import __version__
 from ingest.errors import ConfigError
 from ingest.fetch.client import HttpConfig
+from ingest.fetch.polite import PolitenessConfig
 from ingest.pipeline import PipelineConfig
 from ingest.prepare import PageWorkers, default_processes
 
-PROJECT_URL = "https://github.com/newsflow/newsflow"
 MIB = 1024 * 1024
+_EMAIL = re.compile(r"^(?:mailto:)?[^@\s()<>]+@[^@\s()<>]+\.[^@\s()<>]+$")
+_CONTACT_URL = re.compile(r"^https?://[^\s()<>]+$")
+
+
+def default_user_agent(contact: str | None = None) -> str:
+    """``newsflow/<version>``, plus `` (+<contact>)`` when the operator gave a contact."""
+    agent = f"newsflow/{__version__}"
+    return f"{agent} (+{contact})" if contact else agent
 
 
 class Settings(BaseSettings):
@@ -29,7 +38,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///newsflow.db"
     feeds: Path = Path("feeds.toml")
-    user_agent: str = f"newsflow/{__version__} (+{PROJECT_URL})"
+    #: Where site owners reach the operator: a URL or an email address, in the User-Agent.
+    contact: str | None = None
+    #: The whole User-Agent; None: ``newsflow/<version>`` plus the contact (README Politeness).
+    user_agent: str | None = None
     allow_private_networks: bool = False
     connect_timeout: float = Field(10.0, gt=0, le=300)
     read_timeout: float = Field(10.0, gt=0, le=300)
@@ -45,6 +57,30 @@ class Settings(BaseSettings):
     raw_page_retention_days: int = Field(90, ge=0)
     #: Processes that extract pages during an ingest; None: one per core, 0: threads only.
     extract_processes: int | None = Field(None, ge=0, le=256)
+    #: Consult robots.txt for article pages, sitemaps and archive pages (README Politeness).
+    obey_robots: bool = True
+    #: Seconds between two requests to any one host, at least (a floor under Crawl-delay).
+    host_delay: float = Field(0.0, ge=0, le=3600)
+    #: The longest robots.txt Crawl-delay (or Request-rate gap) honoured, in seconds.
+    max_crawl_delay: float = Field(30.0, ge=0, le=3600)
+    #: Seconds from a run's start within which a page waiting for its host's crawl delay
+    #: must get its turn; pages whose turn falls later are left for the next run.
+    crawl_budget: float = Field(600.0, gt=0, le=86_400)
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_is_url_or_email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not (_CONTACT_URL.match(value) or _EMAIL.match(value)):
+            raise ValueError("must be an http(s) URL or an email address")
+        return value
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent sent: NEWSFLOW_USER_AGENT, else newsflow/<version> (+contact)."""
+        return self.user_agent or default_user_agent(self.contact)
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -57,7 +93,7 @@ class Settings(BaseSettings):
 
     def http_config(self) -> HttpConfig:
         return HttpConfig(
-            user_agent=self.user_agent,
+            user_agent=self.agent,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             total_timeout=self.total_timeout,
@@ -65,6 +101,12 @@ class Settings(BaseSettings):
             per_host=self.per_host_concurrency,
             max_connections=self.max_concurrency,
             allow_private_networks=self.allow_private_networks,
+            politeness=PolitenessConfig(
+                obey_robots=self.obey_robots,
+                host_delay=self.host_delay,
+                max_crawl_delay=self.max_crawl_delay,
+                budget=self.crawl_budget,
+            ),
         )
 
     def page_workers(self) -> PageWorkers:

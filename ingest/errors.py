@@ -6,7 +6,11 @@
     │   ├── BlockedAddressError     SSRF guard refused the destination (no connection made)
     │   ├── TransientFetchError     worth retrying later: timeouts, 5xx, 429, connection resets
     │   │   └── RateLimitedError    429/503 with a Retry-After the scheduler must honour
-    │   └── PermanentFetchError     retrying will not help: 4xx, too large, bad encoding, loops
+    │   │       └── HostPausedError not requested: the host asked for a pause (also Deferred)
+    │   ├── PermanentFetchError     retrying will not help: 4xx, too large, bad encoding, loops
+    │   │   └── WallError           a bot or consent wall answered instead of the page
+    │   ├── DisallowedError         robots.txt disallows the URL: not requested, not a failure
+    │   └── DeferredError           not requested in this run (crawl delay, robots.txt down)
     ├── ParseError                  the bytes are not a feed we can read
     └── ExtractError                the page yields no article
 
@@ -59,6 +63,41 @@ class RateLimitedError(TransientFetchError):
 
 class PermanentFetchError(FetchError):
     """A failure that retrying will not fix (404, 410, too large, redirect loop...)."""
+
+
+class WallError(PermanentFetchError):
+    """A bot challenge or consent interstitial answered instead of the page (never an article).
+
+    ``wall`` names what blocked it ("Cloudflare challenge", "consent wall"); the message is
+    "blocked by <wall>" (:meth:`of`). The message is the only positional argument, so the
+    error survives pickling out of an extractor process.
+    """
+
+    def __init__(
+        self, message: str, *, wall: str = "", url: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, url=url, status=status)
+        self.wall = wall
+
+    @classmethod
+    def of(cls, wall: str, *, detail: str = "", status: int | None = None) -> WallError:
+        return cls(f"blocked by {wall}{detail}", wall=wall, status=status)
+
+
+class DisallowedError(FetchError):
+    """robots.txt disallows the URL for newsflow: it was not requested, and that is no failure."""
+
+
+class DeferredError(FetchError):
+    """The URL was not requested in this run and is left for the next one: its host's crawl
+    delay could not reach it within the run's budget, or its robots.txt could not be read."""
+
+
+class HostPausedError(RateLimitedError, DeferredError):
+    """Not requested: the host asked for a pause (429/503 with Retry-After) that still runs.
+
+    ``retry_after`` is what is left of the pause, in seconds.
+    """
 
 
 class ParseError(IngestError):

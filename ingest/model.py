@@ -19,6 +19,9 @@ class FeedSource:
     name: str | None = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    #: Consult robots.txt (and its crawl delay) for this feed's pages, sitemaps and archive
+    #: pages; false only for sites you own or have permission to crawl.
+    obey_robots: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ class Article:
     site_name: str | None = None
     # field name -> where its value came from: "jsonld", "og", "meta", "feed", "dom"...
     sources: dict[str, str] = field(default_factory=dict)
+    # What the page declares: True paywalled, False free, None says nothing (extract/paywall).
+    paywalled: bool | None = None
 
     @property
     def word_count(self) -> int:
@@ -164,13 +169,17 @@ class SaveCounts:
 
 @dataclass(frozen=True, slots=True)
 class PageCounts:
-    """What became of the entries of one feed (or one backfill day): stored, known, failed."""
+    """What became of the entries of one feed (or one backfill day): stored, known, failed,
+    and the pages not requested at all (robots.txt said no, or left for the next run)."""
 
     new: int = 0
     updated: int = 0
     duplicates: int = 0  # stored already (unchanged), or another copy within the batch
     failed_pages: int = 0  # pages that could not be fetched or extracted
     retry_pages: int = 0  # of those, failed for a reason that may pass (worth a refetch)
+    blocked: int = 0  # of the failed, answered by a bot or consent wall
+    disallowed: int = 0  # not requested: robots.txt disallows them (not a failure)
+    deferred: int = 0  # not requested: left for the next run (crawl delay, pause, robots down)
 
     def __add__(self, other: PageCounts) -> PageCounts:
         return PageCounts(
@@ -179,7 +188,16 @@ class PageCounts:
             self.duplicates + other.duplicates,
             self.failed_pages + other.failed_pages,
             self.retry_pages + other.retry_pages,
+            self.blocked + other.blocked,
+            self.disallowed + other.disallowed,
+            self.deferred + other.deferred,
         )
+
+    @property
+    def requested(self) -> int:
+        """Pages asked for that came to something: stored, failed or a copy (an upper bound
+        of the copies: a copy known before the run was not requested)."""
+        return self.new + self.updated + self.failed_pages
 
     def saved(self, counts: SaveCounts) -> PageCounts:
         """These counts plus what the store did with a batch."""
@@ -202,6 +220,15 @@ class FeedStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PagesNote:
+    """What a read of the feed's entries says about its pages, for ``feeds list``."""
+
+    disallowed: int  # entries whose page robots.txt disallows
+    requested: bool  # whether any page was requested (else ``blocked_by`` stays as it was)
+    blocked_by: str | None = None  # set when every page requested was blocked by a wall
+
+
+@dataclass(frozen=True, slots=True)
 class FeedUpdate:
     """What the feeds table records after one fetch of a feed (``storage`` applies it)."""
 
@@ -211,6 +238,7 @@ class FeedUpdate:
     validators: Validators | None = None  # None: keep what is stored
     error: str | None = None
     parked: bool = False
+    pages: PagesNote | None = None  # None: the entries were not read (304, failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +256,7 @@ class FeedResult:
     failures_in_a_row: int = 0  # this failure included; 0 when the feed worked
     warnings: tuple[str, ...] = ()
     update: FeedUpdate | None = None  # what to record on the feed; None: leave it alone
+    blocked_by: str | None = None  # every page requested was blocked: by what ("Cloudflare...")
 
     @property
     def failed(self) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ from typing import Protocol
 from ingest.dedup.identity import EntryWork, collapse_records, is_unchanged, plan_entries
 from ingest.dedup.keys import content_hash
 from ingest.errors import (
+    DeferredError,
+    DisallowedError,
     ExtractError,
     FetchError,
     IngestError,
@@ -26,6 +29,7 @@ from ingest.errors import (
     PermanentFetchError,
     RateLimitedError,
     TransientFetchError,
+    WallError,
 )
 from ingest.extract import html_to_text
 from ingest.feeds import schedule
@@ -43,6 +47,7 @@ from ingest.model import (
     FeedUpdate,
     FetchResult,
     PageCounts,
+    PagesNote,
     ParsedFeed,
     SaveCounts,
     Validators,
@@ -109,19 +114,48 @@ class EntriesResult:
     pages: PageCounts = field(default_factory=PageCounts)
     health: HealthCounts = field(default_factory=HealthCounts)
     warnings: tuple[str, ...] = ()
+    walls: tuple[str, ...] = ()  # what blocked each blocked page ("Cloudflare challenge"...)
 
     def __add__(self, other: EntriesResult) -> EntriesResult:
         return EntriesResult(
-            self.pages + other.pages, self.health + other.health, self.warnings + other.warnings
+            self.pages + other.pages,
+            self.health + other.health,
+            self.warnings + other.warnings,
+            self.walls + other.walls,
         )
+
+    @property
+    def blocked_by(self) -> str | None:
+        """What blocked the pages when every page requested was blocked by a wall, else None.
+
+        ``"Cloudflare challenge (5 pages)"``; several walls are listed, the commonest first.
+        """
+        pages = self.pages
+        if not pages.blocked or pages.blocked != pages.failed_pages or pages.new + pages.updated:
+            return None
+        counts = Counter(self.walls).most_common()
+        return ", ".join(f"{wall} ({n} page{'s' if n > 1 else ''})" for wall, n in counts)
+
+    def note(self) -> PagesNote:
+        """What ``feeds list`` keeps of this read of the entries."""
+        return PagesNote(self.pages.disallowed, self.pages.requested > 0, self.blocked_by)
 
 
 @dataclass(frozen=True, slots=True)
 class _PageFailure:
-    """A page that could not be fetched or extracted."""
+    """A page that could not be fetched or extracted (``wall``: a bot or consent wall)."""
 
     message: str
     transient: bool
+    wall: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _PageSkipped:
+    """A page not requested: robots.txt disallows it, or it is left for the next run."""
+
+    message: str
+    disallowed: bool
 
 
 async def process_feed(
@@ -175,6 +209,7 @@ def _finished(source: FeedSource, read: _FeedRead, seconds: float) -> FeedResult
         seconds=round(seconds, 3),
         warnings=read.entries.warnings,
         update=read.update,
+        blocked_by=read.entries.blocked_by,
     )
 
 
@@ -218,11 +253,15 @@ async def _run(
         pages=pages,
         now=now,
         base_url=response.url,
+        obey_robots=source.obey_robots,
     )
-    # A page that failed for a passing reason is retried next run only if the feed is fetched
-    # again in full, so keep the old validators (no 304) until those pages made it in. A page
-    # that is gone (404) is not worth refetching the feed for.
-    retry_pages = entries.pages.retry_pages > 0 or discovered is not None
+    # A page that failed for a passing reason, or was left for the next run, is tried next run
+    # only if the feed is fetched again in full, so keep the old validators (no 304) until
+    # those pages made it in. A page that is gone (404) or disallowed is not worth refetching
+    # the feed for.
+    retry_pages = (
+        entries.pages.retry_pages > 0 or entries.pages.deferred > 0 or discovered is not None
+    )
     next_fetch = schedule.after_success(
         fetched_at,
         base=config.base_interval,
@@ -234,6 +273,7 @@ async def _run(
         fetched_at,
         next_fetch,
         validators=state.validators if retry_pages else response.validators,
+        pages=entries.note(),
     )
     warned = EntriesResult(warnings=tuple(notes)) + entries
     return _FeedRead(FeedStatus.OK, warned, update)
@@ -249,12 +289,14 @@ async def store_entries(
     pages: PageWorkers = IN_THREADS,
     now: Callable[[], datetime] = _utcnow,
     base_url: str | None = None,
+    obey_robots: bool = True,
 ) -> EntriesResult:
     """Turn entries into stored articles and say what became of them; skip what is known.
 
     Used for a feed's entries and for backfills (sitemap URLs, archive pages): an entry whose
     article is stored and unchanged is not downloaded again. ``pages`` is where extraction
-    runs (default: threads of this process).
+    runs (default: threads of this process). Pages are crawled: robots.txt is consulted for
+    each unless ``obey_robots`` is false (the feed's ``obey_robots = false``).
     """
     planned = plan_entries(feed_url, entries)
     known = await asyncio.to_thread(store.known, [w.key_url for w in planned.work])
@@ -265,24 +307,43 @@ async def store_entries(
     for start in range(0, len(todo), SAVE_EVERY):
         outcomes = await asyncio.gather(
             *(
-                _article_record(item, base_url or feed_url, fetcher, config, pages, now)
+                _article_record(
+                    item, base_url or feed_url, fetcher, config, pages, now, obey_robots
+                )
                 for item in todo[start : start + SAVE_EVERY]
             )
         )
         records = [o for o in outcomes if isinstance(o, ArticleRecord)]
         failures = [o for o in outcomes if isinstance(o, _PageFailure)]
+        skipped = [o for o in outcomes if isinstance(o, _PageSkipped)]
         batch = collapse_records(records)
         saved = await asyncio.to_thread(store.save, feed_url, batch.unique)
+        walls = tuple(f.wall for f in failures if f.wall is not None)
         result += EntriesResult(
             PageCounts(
                 duplicates=batch.collapsed,
                 failed_pages=len(failures),
                 retry_pages=sum(f.transient for f in failures),
+                blocked=len(walls),
+                disallowed=sum(s.disallowed for s in skipped),
+                deferred=sum(not s.disallowed for s in skipped),
             ).saved(saved),
             _health([r.article for r in records if r.raw is not None]),
-            tuple(f.message for f in failures),
+            tuple(f.message for f in failures) + _skip_notes(skipped),
+            walls,
         )
     return result
+
+
+def _skip_notes(skipped: Sequence[_PageSkipped]) -> tuple[str, ...]:
+    """One line per kind of page not requested: the first URL and how many more."""
+    notes = []
+    for disallowed in (True, False):
+        some = [s.message for s in skipped if s.disallowed is disallowed]
+        if some:
+            more = f" (and {len(some) - 1} more pages)" if len(some) > 1 else ""
+            notes.append(some[0] + more)
+    return tuple(notes)
 
 
 LONG_BODY_WORDS = 100
@@ -343,7 +404,8 @@ async def _article_record(
     config: PipelineConfig,
     pages: PageWorkers,
     now: Callable[[], datetime],
-) -> ArticleRecord | _PageFailure:
+    obey_robots: bool = True,
+) -> ArticleRecord | _PageFailure | _PageSkipped:
     """Download and extract one entry's page; a failure is counted, never stops the feed."""
     entry = item.entry
     try:
@@ -358,11 +420,22 @@ async def _article_record(
                 fetched_at=now(),
             )
         page = await fetcher.fetch(
-            entry.link or item.link_url, max_bytes=config.max_page_bytes, accept=PAGE_ACCEPT
+            entry.link or item.link_url,
+            max_bytes=config.max_page_bytes,
+            accept=PAGE_ACCEPT,
+            robots=obey_robots,
         )
         prepared = await pages.prepare(
             page.body, page.url, content_type=page.content_type, entry=entry, now=now()
         )
+    except (DisallowedError, DeferredError) as exc:
+        message = f"{entry.link or item.key_url}: {exc}"
+        log.info("page not requested: %s", message)
+        return _PageSkipped(message, disallowed=isinstance(exc, DisallowedError))
+    except WallError as exc:
+        message = f"{entry.link or item.key_url}: {exc}"
+        log.warning("page failed: %s", message)
+        return _PageFailure(message, transient=False, wall=exc.wall)
     except (FetchError, ExtractError) as exc:
         message = f"{entry.link or item.key_url}: {exc}"
         log.warning("page failed: %s", message)

@@ -32,8 +32,10 @@ from types import TracebackType
 
 from ingest.dedup.keys import content_hash
 from ingest.dedup.neardup import Fingerprint, fingerprint
-from ingest.errors import ExtractError
+from ingest.errors import ExtractError, WallError
 from ingest.extract import extract_article
+from ingest.fetch.decode import decode_html
+from ingest.fetch.walls import CONSENT_MAX_WORDS, CONSENT_WALL, consent_page, reads_as_consent
 from ingest.model import Article, FeedEntry, RawPage
 
 log = logging.getLogger(__name__)
@@ -59,15 +61,33 @@ def prepare_page(
 ) -> PreparedPage:
     """Extract a page and compute its hash, fingerprint and compressed copy.
 
-    Raises ``ExtractError`` when the page yields no article.
+    Raises ``ExtractError`` when the page yields no article, and ``WallError`` when the page
+    is only a cookie/consent form (``ingest.fetch.walls.consent_page``): never an article.
     """
-    article = extract_article(body, url, content_type=content_type, entry=entry, now=now)
+    try:
+        article = extract_article(body, url, content_type=content_type, entry=entry, now=now)
+    except ExtractError:
+        _refuse_consent_page(body, content_type, text=None)
+        raise
+    if article.word_count <= CONSENT_MAX_WORDS and article.sources.get("text") != "feed":
+        _refuse_consent_page(body, content_type, text=article.text, title=article.title)
     return PreparedPage(
         article=article,
         content_hash=content_hash(article.text),
         fingerprint=fingerprint(article.text),
         raw=RawPage.of(url, content_type, body),
     )
+
+
+def _refuse_consent_page(
+    body: bytes, content_type: str | None, *, text: str | None, title: str | None = None
+) -> None:
+    """Raise WallError when a page with little text is only a consent form (the page is
+    decoded again only when its text reads as one)."""
+    if text is not None and not reads_as_consent(text):
+        return
+    if consent_page(decode_html(body, content_type)[0], text, title):
+        raise WallError.of(CONSENT_WALL)
 
 
 def default_processes() -> int:

@@ -57,6 +57,11 @@ class FeedRow(Base):
     next_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Of the entries last read, how many pages robots.txt disallows (never requested).
+    disallowed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What blocked every page requested the last time pages were requested ("Cloudflare
+    # challenge (5 pages)"); null when pages got through.
+    blocked_by: Mapped[str | None] = mapped_column(Text)
 
 
 class ArticleRow(Base):
@@ -98,6 +103,8 @@ class ArticleRow(Base):
     # Set by database triggers (migration 0004) on insert and whenever an exported column
     # changes, from change_counters; never written by the code. See storage.export.
     change_seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    # What the page declares: true paywalled, false free, null nothing (ingest.extract.paywall).
+    paywalled: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class RawPageRow(Base):
@@ -216,3 +223,25 @@ class ExportWatermarkRow(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger)  # the last change exported
     exported_rows: Mapped[int] = mapped_column(Integer)  # articles in the last export
     exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RobotsTxtRow(Base):
+    """An origin's robots.txt as last fetched, trusted for 24 hours (ingest.fetch.robots)."""
+
+    __tablename__ = "robots_txt"
+
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)  # scheme://host[:port]
+    status: Mapped[int] = mapped_column(Integer)  # HTTP status of the answer (2xx or 4xx)
+    body: Mapped[str] = mapped_column(Text)  # the file (first 500 KiB); empty unless 2xx
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HostPauseRow(Base):
+    """A host that asked (429/503 with Retry-After) not to be requested before a time."""
+
+    __tablename__ = "host_pauses"
+
+    host: Mapped[str] = mapped_column(String(300), primary_key=True)  # host[:port]
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

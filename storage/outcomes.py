@@ -64,7 +64,11 @@ def record_outcome(engine: Engine, results: Sequence[FeedResult]) -> dict[str, t
 
 
 def _feed_values(outcome: FeedUpdate) -> dict[str, Any]:
-    """The feeds row after a fetch: health reset on success, the failure counted otherwise."""
+    """The feeds row after a fetch: health reset on success, the failure counted otherwise.
+
+    Pages blocked by a bot or consent wall are no failure of the feed: they are kept in
+    ``blocked_by`` (shown by ``feeds list``), and the count of failures in a row is reset.
+    """
     values: dict[str, Any] = {
         "last_fetched_at": outcome.fetched_at,
         "last_status": outcome.status.value,
@@ -76,6 +80,10 @@ def _feed_values(outcome: FeedUpdate) -> dict[str, Any]:
     if outcome.validators is not None:
         values["etag"] = outcome.validators.etag
         values["last_modified"] = outcome.validators.last_modified
+    if outcome.pages is not None:  # the entries were read: what became of their pages
+        values["disallowed"] = outcome.pages.disallowed
+        if outcome.pages.requested:
+            values["blocked_by"] = outcome.pages.blocked_by
     return values
 
 

@@ -52,6 +52,7 @@ ARTICLE_KEYS = (
     "cluster_id",
     "duplicate_of",
     "fetched_at",
+    "paywalled",
 )
 
 
@@ -146,6 +147,8 @@ def list_feeds(engine: Engine) -> list[dict[str, Any]]:
                 "next_fetch_at": feed.next_fetch_at,
                 "parked": feed.parked,
                 "article_count": int(n),
+                "disallowed": feed.disallowed,
+                "blocked_by": feed.blocked_by,
             }
             for feed, n in session.execute(stmt)
         ]
@@ -231,6 +234,7 @@ def _article_values(record: ArticleRecord) -> dict[str, Any]:
         "content_hash": record.content_hash,
         "sources": dict(art.sources),
         "fetched_at": record.fetched_at,
+        "paywalled": art.paywalled,
     }
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.etree
 
-from ingest.errors import BlockedAddressError, ParseError, PermanentFetchError
+from ingest.errors import BlockedAddressError, DisallowedError, ParseError, PermanentFetchError
 from ingest.feeds.parse import parse_feed
 from ingest.fetch.client import Fetcher
 from ingest.model import FeedEntry, FetchResult
@@ -127,8 +127,13 @@ async def walk_archive(
     now: datetime,
     max_pages: int = 100,
     max_bytes: int,
+    obey_robots: bool = True,
 ) -> AsyncIterator[FeedEntry]:
     """Yield the entries of ``feed_url`` and of its older pages, each once, newest page first.
+
+    The feed itself is a subscription, fetched without robots.txt; its older pages are
+    crawled: one that robots.txt disallows ends the walk unrequested (unless ``obey_robots``
+    is false), one left for the next run (crawl delay) raises DeferredError.
 
     Every entry of a page is yielded, including those older than ``since``: the caller keeps
     the ones in its range. Archive links are followed when the feed has any; otherwise
@@ -144,7 +149,9 @@ async def walk_archive(
     for number in range(1, max_pages + 1):
         if url is None:
             return
-        result = await _fetch(fetcher, url, max_bytes=max_bytes, first=number == 1)
+        result = await _fetch(
+            fetcher, url, max_bytes=max_bytes, first=number == 1, robots=obey_robots
+        )
         if result is None:
             return
         if not _first_visit(pages, url, result.url):
@@ -178,11 +185,16 @@ async def walk_archive(
         log.warning("stopped walking %s after %d pages", feed_url, max_pages)
 
 
-async def _fetch(fetcher: Fetcher, url: str, *, max_bytes: int, first: bool) -> FetchResult | None:
-    """Fetch one page; None when an older page is gone or refused, which ends the walk."""
+async def _fetch(
+    fetcher: Fetcher, url: str, *, max_bytes: int, first: bool, robots: bool
+) -> FetchResult | None:
+    """Fetch one page; None when an older page is gone, refused or disallowed, which ends
+    the walk. The first page is the feed itself: a subscription, not crawled."""
     try:
-        return await fetcher.fetch(url, max_bytes=max_bytes, accept=ARCHIVE_ACCEPT)
-    except (PermanentFetchError, BlockedAddressError) as exc:
+        return await fetcher.fetch(
+            url, max_bytes=max_bytes, accept=ARCHIVE_ACCEPT, robots=robots and not first
+        )
+    except (PermanentFetchError, BlockedAddressError, DisallowedError) as exc:
         if first:
             raise
         level = logging.INFO if exc.status in _GONE else logging.WARNING

@@ -28,7 +28,13 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import lxml.etree
 
-from ingest.errors import FetchError, ParseError, TransientFetchError
+from ingest.errors import (
+    DeferredError,
+    DisallowedError,
+    FetchError,
+    ParseError,
+    TransientFetchError,
+)
 from ingest.extract.dates.parse import parse_date
 from ingest.feeds.parse import parse_feed
 from ingest.fetch.client import Fetcher
@@ -205,16 +211,21 @@ async def discover_sitemap_urls(
     now: datetime,
     max_sitemaps: int = 200,
     max_bytes: int = MAX_SITEMAP_BYTES,
+    obey_robots: bool = True,
 ) -> AsyncIterator[SitemapUrl]:
     """Yield the pages of ``site_url``'s site dated in ``[since, until)``, each URL once.
 
     Sitemaps come from robots.txt, else (or when none of those can be read) from the
     well-known locations; indexes are walked breadth-first, at most ``max_sitemaps``
-    documents. A child sitemap that fails is logged and skipped. Raises ``ParseError`` when
-    no sitemap at all could be read, or ``TransientFetchError`` when that may be temporary.
+    documents. A child sitemap that fails is logged and skipped; one that robots.txt
+    disallows is never requested (unless ``obey_robots`` is false). Raises ``ParseError``
+    when no sitemap at all could be read, or ``TransientFetchError`` when that may be
+    temporary (a sitemap left for the next run counts as such).
     """
     origin = _origin(site_url)
-    walk = _Walk(fetcher, since=since, until=until, now=now, max_bytes=max_bytes)
+    walk = _Walk(
+        fetcher, since=since, until=until, now=now, max_bytes=max_bytes, obey_robots=obey_robots
+    )
     listed = await _robots_sitemaps(origin, fetcher, walk.failures)
     well_known = [origin + path for path in WELL_KNOWN_SITEMAPS]
     walk.guessed.update(well_known)
@@ -230,10 +241,18 @@ class _Walk:
     """The state of one breadth-first walk over a site's sitemaps."""
 
     def __init__(
-        self, fetcher: Fetcher, *, since: datetime, until: datetime, now: datetime, max_bytes: int
+        self,
+        fetcher: Fetcher,
+        *,
+        since: datetime,
+        until: datetime,
+        now: datetime,
+        max_bytes: int,
+        obey_robots: bool = True,
     ) -> None:
         self.fetcher, self.since, self.until, self.now = fetcher, since, until, now
         self.max_bytes = max_bytes
+        self.obey_robots = obey_robots
         self.visited: set[str] = set()
         self.yielded: set[str] = set()
         self.fetched = 0
@@ -267,16 +286,20 @@ class _Walk:
         """Fetch and parse one sitemap; log, record and return None when that fails."""
         self.fetched += 1
         try:
-            result = await self.fetcher.fetch(url, max_bytes=self.max_bytes, accept=SITEMAP_ACCEPT)
+            result = await self.fetcher.fetch(
+                url, max_bytes=self.max_bytes, accept=SITEMAP_ACCEPT, robots=self.obey_robots
+            )
             if result.url != url and not self._first_visit(result.url):
                 return None  # redirected to a sitemap already read
             sitemap = parse_sitemap(result.body, url=result.url, now=self.now)
         except (FetchError, ParseError) as exc:
-            level = logging.INFO if url in self.guessed else logging.WARNING
-            log.log(level, "skipped sitemap %s: %s", url, exc)
+            quiet = url in self.guessed or isinstance(exc, DisallowedError)
+            log.log(logging.INFO if quiet else logging.WARNING, "skipped sitemap %s: %s", url, exc)
             self.failures.append(f"{urlsplit(url).path or url}: {exc}")
             if isinstance(exc, TransientFetchError):
                 self.transient = exc
+            elif isinstance(exc, DeferredError):
+                self.transient = TransientFetchError(str(exc), url=url)
             return None
         self.read_any = True
         return sitemap
@@ -298,16 +321,19 @@ class _Walk:
 
 
 async def _robots_sitemaps(origin: str, fetcher: Fetcher, failures: list[str]) -> list[str]:
-    """Return the sitemaps robots.txt names; a robots.txt that fails names none."""
+    """Return the sitemaps robots.txt names; a robots.txt that fails names none.
+
+    robots.txt comes through the fetcher's politeness cache: fetched at most once a day per
+    origin, shared with the robots.txt checks of every page.
+    """
     url = f"{origin}/robots.txt"
-    try:
-        result = await fetcher.fetch(url, max_bytes=MAX_ROBOTS_BYTES, accept="text/plain")
-    except FetchError as exc:
-        failures.append(f"robots.txt: {exc}")
+    rules = await fetcher.robots_rules(url)
+    if rules.unreachable_now:
+        failures.append(rules.reason)
         return []
-    listed = sitemaps_from_robots(result.body, url=result.url)
+    listed = sitemaps_from_robots(rules.body.encode("utf-8"), url=url)
     if not listed:
-        failures.append("robots.txt has no Sitemap line")
+        failures.append(rules.reason or "robots.txt has no Sitemap line")
     return listed
 
 

@@ -32,6 +32,7 @@ from ingest.extract.metadata import (
     site_from_title,
     split_tags,
 )
+from ingest.extract.paywall import declared_paywall
 from ingest.extract.reconcile import reconcile_with_jsonld
 from ingest.extract.region import find_headline, find_region
 from ingest.extract.text import UNSPACED, clean_text, html_to_text
@@ -179,6 +180,9 @@ def _collect(
     if not candidates["site_name"] and article.title:
         candidates["site_name"] = _site_from_titles(titles, article.title)
     article.site_name = _take(candidates["site_name"], "site_name", sources)
+    paywall = declared_paywall(ld, meta)
+    if paywall is not None:
+        article.paywalled, sources["paywalled"] = paywall
     article.sources = sources
     return Extraction(article, candidates)
 

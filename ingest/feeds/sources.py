@@ -7,6 +7,8 @@ feeds.toml holds only ``[[feeds]]`` tables::
     name = "Example News"                      # optional
     tags = ["world", "politics"]               # optional
     enabled = false                            # optional, default true
+    obey_robots = false                        # optional, default true: only for sites you
+                                               # own or may crawl (README "Politeness")
 
 Every mistake raises ``ConfigError`` naming the file, the line and the reason, because the
 person reading it has the file open in an editor.
@@ -27,7 +29,7 @@ from ingest.urls import canonicalize_url
 
 __all__ = ["load_feeds"]
 
-_ALLOWED_KEYS = ("url", "name", "tags", "enabled")
+_ALLOWED_KEYS = ("url", "name", "tags", "enabled", "obey_robots")
 _TABLE_HEADER = re.compile(r"\s*\[\[\s*(\"?)feeds\1\s*\]\]")
 _ANY_HEADER = re.compile(r"\s*\[")
 _TOML_LINE = re.compile(r"at line (\d+)")
@@ -126,11 +128,13 @@ class _TomlReader:
                 self._key_line(number, "tags"), f"'tags' in {where} must be a list of strings"
             )
         enabled = self._typed(table, "enabled", bool, number) if "enabled" in table else True
+        obey = self._typed(table, "obey_robots", bool, number) if "obey_robots" in table else True
         return FeedSource(
             url=url.strip(),
             name=(name or "").strip() or None,
             tags=tuple(dict.fromkeys(tag.strip() for tag in tags if tag.strip())),
             enabled=enabled,
+            obey_robots=obey,
         )
 
     def _typed(self, table: dict[str, Any], key: str, kind: type, number: int) -> Any:

@@ -14,10 +14,14 @@ import httpx
 from ingest.errors import PermanentFetchError, TransientFetchError
 
 
-async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
-    """Stream the raw body and decode it, stopping once it exceeds ``max_bytes``."""
+async def read_body(response: httpx.Response, max_bytes: int, *, truncate: bool = False) -> bytes:
+    """Stream the raw body and decode it, stopping once it exceeds ``max_bytes``.
+
+    Beyond ``max_bytes`` the body is refused (PermanentFetchError), or with ``truncate`` its
+    first ``max_bytes`` are returned and the rest is never read.
+    """
     declared = response.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > max_bytes:
+    if not truncate and declared.isdigit() and int(declared) > max_bytes:
         raise PermanentFetchError(
             f"response larger than {human_size(max_bytes)} "
             f"(Content-Length {human_size(int(declared))})"
@@ -27,6 +31,8 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
     async for chunk in _raw_chunks(response):
         body += decoder.decode(chunk, max_bytes - len(body) + 1)
         if len(body) > max_bytes:
+            if truncate:
+                return bytes(body[:max_bytes])
             raise PermanentFetchError(f"response larger than {human_size(max_bytes)}")
     decoder.finish()
     return bytes(body)

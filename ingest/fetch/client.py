@@ -5,6 +5,13 @@ timeouts are per operation, connect, read, write and pool, as its "Timeouts" pag
 on *decoded* bytes, our own redirect loop, and an SSRF guard that vets every hop and pins the
 connection to the address it vetted. Every httpx exception is translated here
 into the tree of ``ingest/errors.py``.
+
+Politeness (issue #14, ``ingest/fetch/polite.py``) is consulted before every hop: a paused host
+is not asked, a crawled URL (``robots=True``) is checked against its origin's robots.txt and
+waits for its host's crawl delay. A 429 (or 503 with Retry-After) pauses its host for every
+feed. A bot challenge or a consent interstitial (``ingest/fetch/walls.py``) raises
+:class:`~ingest.errors.WallError` instead of returning a page, and a redirect to a consent host
+is not followed.
 """
 
 from __future__ import annotations
@@ -13,16 +20,34 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 
 import httpx
 
-from ingest.errors import FetchError, PermanentFetchError, TransientFetchError
+from ingest.errors import (
+    BlockedAddressError,
+    FetchError,
+    HostPausedError,
+    PermanentFetchError,
+    RateLimitedError,
+    TransientFetchError,
+    WallError,
+)
 from ingest.fetch.body import read_body
 from ingest.fetch.guard import GuardTransport, Resolver, system_resolver
+from ingest.fetch.polite import (
+    Politeness,
+    PolitenessConfig,
+    PolitenessStore,
+    host_key,
+    origin_of,
+)
 from ingest.fetch.pools import HostPools
+from ingest.fetch.robots import MAX_ROBOTS_BYTES, RobotsFile, RobotsRules, robots_text
 from ingest.fetch.status import classify_status
+from ingest.fetch.walls import CONSENT_WALL, HEAD_BYTES, bot_wall, consent_redirect
 from ingest.model import FetchResult, Validators
 
 __all__ = ["Fetcher", "HttpConfig", "Resolver", "classify_status"]
@@ -42,27 +67,33 @@ class HttpConfig:
     per_host: int = 2  # concurrent requests per host
     max_connections: int = 16  # concurrent requests overall
     allow_private_networks: bool = False
+    politeness: PolitenessConfig = field(default_factory=PolitenessConfig)  # robots, delays
 
 
 class Fetcher:
     """Fetch URLs through one shared, guarded httpx client.
 
-    ``resolver`` and ``transport`` are for tests: the SSRF guard wraps whatever transport is
-    given, and pins each request to an address the resolver returned.
+    ``store`` keeps robots.txt files and host pauses between runs (``storage.politeness``);
+    without one they last as long as this fetcher. ``resolver`` and ``transport`` are for
+    tests: the SSRF guard wraps whatever transport is given, and pins each request to an
+    address the resolver returned. ``politeness`` (tests) replaces the politeness state.
     """
 
     def __init__(
         self,
         config: HttpConfig,
         *,
+        store: PolitenessStore | None = None,
         resolver: Resolver | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         self._config = config
         self._client = _build_client(config, resolver or system_resolver, transport)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._overall: asyncio.Semaphore | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self.politeness = politeness or Politeness(config.politeness, store)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -86,8 +117,17 @@ class Fetcher:
         max_bytes: int,
         validators: Validators | None = None,
         accept: str = "*/*",
+        robots: bool = False,
+        truncate: bool = False,
     ) -> FetchResult:
-        """Fetch ``url``, following redirects, and return the decoded body (or a 304)."""
+        """Fetch ``url``, following redirects, and return the decoded body (or a 304).
+
+        ``robots``: the URL is crawled, not subscribed to: every hop must be allowed by its
+        origin's robots.txt (else DisallowedError, never requested) and waits for the host's
+        crawl delay (DeferredError when that falls beyond the run's budget). Every request
+        honours host pauses (HostPausedError) and ``NEWSFLOW_HOST_DELAY``. ``truncate``:
+        return the first ``max_bytes`` of a longer body instead of refusing it.
+        """
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, not {max_bytes}")
         headers = _request_headers(accept, validators)
@@ -97,15 +137,24 @@ class Fetcher:
         started: float | None = None
         try:
             # The deadline starts once the first slot is ours: time spent queueing behind
-            # other fetches to the same host is not this server's fault.
+            # other fetches to the same host is not this server's fault, nor is a wait for
+            # the host's crawl delay.
             async with asyncio.timeout(None) as deadline:
                 for _hop in range(self._config.max_redirects + 1):
+                    waited = await self.politeness.before(
+                        current, robots=robots, fetch_robots=self._fetch_robots
+                    )
+                    if started is not None and waited > 0:
+                        deadline.reschedule((deadline.when() or loop.time()) + waited)
                     async with self._slot(current.raw_host.decode("ascii")):
                         if started is None:
                             started = loop.time()
                             deadline.reschedule(started + total)
-                        outcome = await self._exchange(current, headers, max_bytes)
+                        outcome = await self._polite_exchange(current, headers, max_bytes, truncate)
                     if isinstance(outcome, httpx.URL):
+                        consent = consent_redirect(str(outcome))
+                        if consent is not None:
+                            raise WallError.of(CONSENT_WALL, detail=f" (redirect to {consent})")
                         current = _checked_url(str(outcome))
                         continue
                     status, response_headers, body = outcome
@@ -123,6 +172,46 @@ class Fetcher:
             exc.url = exc.url or str(current)
             raise
 
+    async def robots_rules(self, url: str) -> RobotsRules:
+        """The robots.txt rules of ``url``'s origin (fetched at most once a day, see polite)."""
+        return await self.politeness.rules(origin_of(_checked_url(url)), self._fetch_robots)
+
+    async def _fetch_robots(self, origin: str) -> RobotsFile | RobotsRules:
+        """Fetch ``origin``'s robots.txt: the file to cache, or the rules of an unreachable one.
+
+        An origin the SSRF guard refuses raises BlockedAddressError: its pages are refused
+        for the same reason, not put off.
+        """
+        now = datetime.now(UTC)
+        try:
+            result = await self.fetch(
+                f"{origin}/robots.txt",
+                max_bytes=MAX_ROBOTS_BYTES + 1,
+                accept="text/plain",
+                truncate=True,
+            )
+        except BlockedAddressError:
+            raise
+        except TransientFetchError as exc:  # 5xx, 429, no answer
+            return RobotsRules.unreachable(str(exc))
+        except FetchError as exc:  # 4xx, redirect loops, undecodable: "unavailable"
+            return RobotsFile(origin, exc.status or 404, "", now)
+        body = robots_text(result.body) if 200 <= result.status < 300 else ""
+        return RobotsFile(origin, result.status, body, now)
+
+    async def _polite_exchange(
+        self, url: httpx.URL, headers: dict[str, str], max_bytes: int, truncate: bool
+    ) -> httpx.URL | tuple[int, dict[str, str], bytes]:
+        """One exchange, after a last look at the host's pause; a 429/503 pauses the host."""
+        self.politeness.check_pause(host_key(url))
+        try:
+            return await self._exchange(url, headers, max_bytes, truncate)
+        except HostPausedError:
+            raise
+        except RateLimitedError as exc:
+            await self.politeness.pause(url, exc.retry_after, f"{exc} from {url}")
+            raise
+
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         """Hold one per-host and one overall concurrency slot."""
@@ -138,7 +227,7 @@ class Fetcher:
             yield
 
     async def _exchange(
-        self, url: httpx.URL, headers: dict[str, str], max_bytes: int
+        self, url: httpx.URL, headers: dict[str, str], max_bytes: int, truncate: bool = False
     ) -> httpx.URL | tuple[int, dict[str, str], bytes]:
         """Send one request; return the redirect target or (status, headers, body)."""
         reading_body = False
@@ -150,18 +239,50 @@ class Fetcher:
                 location = response.headers.get("location")
                 if status in _REDIRECT_STATUSES and location:
                     return _redirect_target(url, location)
+                response_headers = dict(response.headers.items())  # items() lower-cases names
                 error = classify_status(status, retry_after=response.headers.get("retry-after"))
                 if error is not None:
+                    if status in _WALL_STATUSES:
+                        head = await _body_head(response)
+                        wall = bot_wall(status, response_headers, head)
+                        if wall is not None:
+                            raise WallError.of(wall, status=status, detail=f" ({status})")
                     raise error
-                response_headers = dict(response.headers.items())  # items() lower-cases names
                 if status == 304:
                     return status, response_headers, b""
                 reading_body = True
-                return status, response_headers, await read_body(response, max_bytes)
+                body = await read_body(response, max_bytes, truncate=truncate)
+                if _is_html(response_headers, body):
+                    wall = bot_wall(status, response_headers, body[:HEAD_BYTES])
+                    if wall is not None:
+                        raise WallError.of(wall, status=status)
+                return status, response_headers, body
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
             raise _translate(exc, url, self._config, reading_body=reading_body) from exc
+
+
+#: Refusals whose body is read (its first HEAD_BYTES) to tell a bot wall from a plain error.
+_WALL_STATUSES = frozenset({401, 403, 405, 406, 429, 503})
+
+
+async def _body_head(response: httpx.Response) -> bytes:
+    """The first HEAD_BYTES of an error response's body; nothing when it cannot be read."""
+    try:
+        return await read_body(response, HEAD_BYTES, truncate=True)
+    except FetchError:
+        return b""
+
+
+def _is_html(headers: dict[str, str], body: bytes) -> bool:
+    """An HTML answer (by its type, or by its first bytes when it names none)."""
+    kind = headers.get("content-type", "").lower()
+    if "html" in kind:
+        return True
+    if kind:
+        return False
+    return body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html"))
 
 
 def _build_client(

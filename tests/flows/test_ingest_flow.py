@@ -171,6 +171,7 @@ def test_cli_ingest_then_articles_jsonl_and_feeds_list(
             "cluster_id",
             "duplicate_of",
             "fetched_at",
+            "paywalled",
         ]
         for o in objects
     )

@@ -156,16 +156,21 @@ Route = tuple[int, bytes] | tuple[int, bytes, dict[str, str]] | bytes
 
 
 class Site:
-    """A site served through httpx.MockTransport; records every path requested."""
+    """A site served through httpx.MockTransport; records every path requested (robots.txt,
+    which older pages are checked against, apart)."""
 
     def __init__(self, routes: dict[str, Route], default: Route = (404, b"")) -> None:
         self.routes = routes
         self.default = default
         self.requested: list[str] = []
+        self.robots_requests = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.raw_path.decode("ascii")
-        self.requested.append(path)
+        if path == "/robots.txt":
+            self.robots_requests += 1
+        else:
+            self.requested.append(path)
         route = self.routes.get(path, self.default)
         status, body, *headers = route if isinstance(route, tuple) else (200, route)
         return httpx.Response(status, content=body, headers=headers[0] if headers else None)
@@ -184,6 +189,27 @@ async def _walk(site: Site, feed_path: str = "/feed/", **options: Any) -> list[s
             SITE + feed_path, fetcher=fetcher, since=SINCE, now=NOW, max_bytes=1 << 20, **options
         )
         return [(entry.title or "") async for entry in walk]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("obey", [True, False], ids=["obeyed", "obey_robots-false"])
+async def test_an_older_page_robots_txt_disallows_ends_the_walk_unrequested(obey: bool) -> None:
+    site = Site(
+        {
+            "/robots.txt": b"User-agent: *\nDisallow: /archive/2\n",
+            "/feed/": atom(days("new", "2021-09-20", 2), {"prev-archive": "/archive/3"}),
+            "/archive/3": atom(days("a3", "2021-09-16", 2), {"prev-archive": "/archive/2"}),
+            "/archive/2": atom(days("a2", "2021-09-15", 2), {"prev-archive": "/archive/1"}),
+            "/archive/1": atom(days("a1", "2021-09-11", 2)),
+        }
+    )
+    await _walk(site, obey_robots=obey)
+    if obey:  # the feed itself is a subscription; its archive pages are crawled
+        assert site.requested == ["/feed/", "/archive/3"]
+        assert site.robots_requests == 1
+    else:
+        assert site.requested == ["/feed/", "/archive/3", "/archive/2", "/archive/1"]
+        assert site.robots_requests == 0
 
 
 @pytest.mark.anyio

@@ -394,7 +394,7 @@ async def test_walk_yields_only_in_range_pages_and_skips_old_children(
 
 @pytest.mark.anyio
 async def test_walk_falls_back_to_well_known_locations_without_robots() -> None:
-    site = _news_site(**{"/robots.txt": (500, b"oops"), "/sitemap_index.xml": (404, b"")})
+    site = _news_site(**{"/robots.txt": (404, b"none"), "/sitemap_index.xml": (404, b"")})
     site.routes["/sitemap.xml"] = _fixture("index.xml")
     found = await _discover(site)
     assert [item.url for item in found] == IN_RANGE
@@ -405,6 +405,39 @@ async def test_walk_falls_back_to_well_known_locations_without_robots() -> None:
         "/news-sitemap.xml",
         "/sitemap-news.xml",
     ]
+
+
+@pytest.mark.anyio
+async def test_robots_txt_answering_5xx_puts_the_walk_off_without_asking_for_a_sitemap() -> None:
+    site = _news_site(**{"/robots.txt": (500, b"oops")})
+    site.routes["/sitemap.xml"] = _fixture("index.xml")
+    with pytest.raises(TransientFetchError, match=r"robots\.txt unreachable"):
+        await _discover(site)
+    assert site.requested == ["/robots.txt"]  # RFC 9309: unreachable means all disallowed
+
+
+@pytest.mark.anyio
+async def test_a_feed_that_ignores_robots_reads_well_known_sitemaps_when_robots_txt_fails() -> None:
+    site = _news_site(**{"/robots.txt": (500, b"oops"), "/sitemap_index.xml": (404, b"")})
+    site.routes["/sitemap.xml"] = _fixture("index.xml")
+    found = await _discover(site, obey_robots=False)
+    assert [item.url for item in found] == IN_RANGE
+    assert site.requested[:2] == ["/robots.txt", "/sitemap.xml"]
+
+
+@pytest.mark.anyio
+async def test_a_sitemap_robots_txt_disallows_is_never_requested() -> None:
+    site = _news_site(
+        **{
+            "/robots.txt": (
+                f"User-agent: *\nDisallow: /sitemap-2021-09.xml.gz\n"
+                f"Sitemap: {SITE}/sitemap_index.xml\n"
+            ).encode()
+        }
+    )
+    found = await _discover(site)
+    assert "/sitemap-2021-09.xml.gz" not in site.requested
+    assert [item.url for item in found] == IN_RANGE[:4]  # the news sitemap's pages only
 
 
 @pytest.mark.anyio

@@ -82,7 +82,8 @@ url = "https://b.example.com/rss"
     [
         pytest.param(
             TWO_FEEDS.format(extra='tag = ["x"]'),
-            "feeds.toml:7: unknown key 'tag' in [[feeds]] #2 (allowed: url, name, tags, enabled)",
+            "feeds.toml:7: unknown key 'tag' in [[feeds]] #2 "
+            "(allowed: url, name, tags, enabled, obey_robots)",
             id="unknown-key",
         ),
         pytest.param(
