@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     raw_page_retention_days: int = Field(90, ge=0)
     #: Processes that extract pages during an ingest; None: one per core, 0: threads only.
     extract_processes: int | None = Field(None, ge=0, le=256)
+    #: Root of the Common Crawl archive, where crawl-data/CC-NEWS/YYYY/MM/warc.paths.gz are.
+    ccnews_url: str = "https://data.commoncrawl.org/"
+    #: Days after a range's last day whose CC-NEWS files are read too: pages are captured
+    #: some time after they are published.
+    ccnews_capture_lag_days: int = Field(3, ge=0, le=60)
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
