@@ -559,7 +559,13 @@ def _engine(database_url: str | None) -> Iterator[Any]:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "warc"]),
+    required=True,
+    help="warc: the stored raw pages as WARC response records (backfill --source warc reads it).",
+)
 @click.option(
     "--out",
     required=True,
@@ -581,7 +587,8 @@ def export(fmt: str, out: Path, consumer: str | None, database_url: str | None) 
         result = export_articles(engine, fmt, out, consumer)
     since = f" changed since {consumer}'s last export" if consumer else ""
     positions = f" (changes {result.after + 1} to {result.upto})" if result.rows else ""
-    click.echo(f"exported {result.rows} articles{since} to {result.path}{positions}", err=True)
+    what = "pages" if fmt == "warc" else "articles"
+    click.echo(f"exported {result.rows} {what}{since} to {result.path}{positions}", err=True)
 
 
 # --- feeds -------------------------------------------------------------------------------------

@@ -122,19 +122,20 @@ def scan_warc(
     records = skipped = 0
     pages: list[WarcPage] = []
     held: _Held | None = None
-    gzipped: bool | None = None  # whether the first record read is a gzip member
     resumable = True  # one gzip member per record (or no gzip): offsets are record starts
     checked = 0  # records whose start was checked for a gzip member of its own
     iterator = _records(stream)
+    gzipped: bool | None = None  # whether the file is gzip: known once reading began
     while (record := _next_record(iterator, stream)) is not None:
         offset = record.stream_pos
         stream.mark(offset)
         if checked < _MEMBER_CHECKS:
             checked += 1
-            member = stream.starts_with(_GZIP_MAGIC)
             if gzipped is None:
-                gzipped = bool(member)
-            elif gzipped and member is False:
+                gzipped = stream.head.startswith(_GZIP_MAGIC) or (
+                    start > 0 and stream.starts_with(_GZIP_MAGIC) is True
+                )
+            if gzipped and stream.starts_with(_GZIP_MAGIC) is not True:
                 resumable = False  # the whole file is one gzip stream: no offset to resume at
         if held is not None:
             records += 1
@@ -154,13 +155,15 @@ def scan_warc(
         end = stream.tell()  # resumed after the last record: nothing was left to read
         yield ScanStep((), 0, 0, end, end, done=True)
         return
-    problem = _tail_problem(stream.tail(), held.offset) if resumable else None
-    if problem is not None:
-        yield ScanStep(tuple(pages), records, skipped, held.offset, held.offset)
-        raise TruncatedWarcError(problem)
-    records, skipped = records + 1, skipped + held.skipped
-    if held.page is not None:
-        pages.append(held.page)
+    cut = _cut_at(stream.tail()) if resumable else None
+    if cut != 0:  # the last record read is whole
+        records, skipped = records + 1, skipped + held.skipped
+        if held.page is not None:
+            pages.append(held.page)
+    if cut is not None:
+        at = held.offset + cut
+        yield ScanStep(tuple(pages), records, skipped, at, at)
+        raise TruncatedWarcError(f"the file is cut short inside the record at byte {at}")
     end = stream.tell()
     yield ScanStep(tuple(pages), records, skipped, end, end, done=True)
 
@@ -236,45 +239,50 @@ def _utc(when: Any) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def _tail_problem(tail: bytes | None, offset: int) -> str | None:
-    """What is wrong with the file's last record (the bytes from ``offset``), or None."""
+def _cut_at(tail: bytes | None) -> int | None:
+    """Where in the file's last bytes (``tail``, from the last record read) the first record
+    that is not whole starts; None when every one is whole."""
     if tail is None:
         return None  # a record too long to keep whole: not one newsflow would keep anyway
-    block = tail
-    if tail[:2] == _GZIP_MAGIC:
-        inflated = _inflate_members(tail)
-        if inflated is None:
-            return f"the file ends inside a gzip member: the record at byte {offset} is cut short"
-        block = inflated
-    head_end = block.find(b"\r\n\r\n")
-    if head_end < 0:
-        return f"the file ends inside the header of the record at byte {offset}"
-    found = _CONTENT_LENGTH.search(block[:head_end])
-    if found is None:
-        return f"the record at byte {offset} has no Content-Length"
-    need = int(found.group(1))
-    have = len(block) - head_end - 4
-    if have < need:
-        return f"the file ends inside the record at byte {offset} ({have} of {need} bytes)"
+    if tail[:2] != _GZIP_MAGIC:
+        return _cut_record(tail)
+    position = 0
+    while position < len(tail):
+        inflated, used = _inflate_member(tail[position:])
+        if inflated is None or _cut_record(inflated) is not None:
+            return position
+        position += used
     return None
 
 
-#: Bytes of the last record inflated to check it (its header and length are what matter).
+def _cut_record(block: bytes) -> int | None:
+    """Where the first record of ``block`` (uncompressed records) that is not whole starts."""
+    position = 0
+    while True:
+        while block.startswith(b"\r\n", position):
+            position += 2
+        if position >= len(block):
+            return None
+        head_end = block.find(b"\r\n\r\n", position)
+        found = _CONTENT_LENGTH.search(block, position, head_end + 2) if head_end >= 0 else None
+        if found is None or len(block) - head_end - 4 < int(found.group(1)):
+            return position
+        position = head_end + 4 + int(found.group(1))
+
+
+#: Bytes of one record inflated to check it (a bomb is not inflated further).
 _MAX_INFLATED = 256 * 1024 * 1024
 
 
-def _inflate_members(data: bytes) -> bytes | None:
-    """Inflate consecutive gzip members; None when one is cut short or broken."""
-    out = bytearray()
-    while data:
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        try:
-            out += inflater.decompress(data, _MAX_INFLATED - len(out))
-        except zlib.error:
-            return None
-        if inflater.unconsumed_tail:
-            return bytes(out)  # inflated as far as the check needs to read
-        if not inflater.eof:
-            return None
-        data = inflater.unused_data
-    return bytes(out)
+def _inflate_member(data: bytes) -> tuple[bytes | None, int]:
+    """The first gzip member of ``data`` inflated, and its length; None when it is cut short."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        out = inflater.decompress(data, _MAX_INFLATED)
+    except zlib.error:
+        return None, len(data)
+    if inflater.unconsumed_tail:
+        return out + b"\r\n\r\n", len(data)  # too large to check further: take it as whole
+    if not inflater.eof:
+        return None, len(data)
+    return out, len(data) - len(inflater.unused_data)

@@ -33,6 +33,7 @@ MAX_TAIL_BYTES = 64 * 1024 * 1024
 #: Bytes read from a local file at a time.
 LOCAL_CHUNK = 256 * 1024
 
+_HEAD_BYTES = 4
 Pull = Callable[[], bytes]  # the next chunk, b"" at the end
 
 
@@ -55,6 +56,7 @@ class TailReader(io.RawIOBase):
         self._overflow = False  # the marked record is longer than MAX_TAIL_BYTES
         self._eof = False
         self.error: BaseException | None = None
+        self.head = b""  # the first bytes read (a gzip file's magic number)
 
     def readable(self) -> bool:
         return True
@@ -85,6 +87,8 @@ class TailReader(io.RawIOBase):
             self._pending = self._next_chunk()
         data, self._pending = self._pending[:size], self._pending[size:]
         if data:
+            if len(self.head) < _HEAD_BYTES:
+                self.head += data[: _HEAD_BYTES - len(self.head)]
             self._keep(self._position, data)
             self._position += len(data)
         return data

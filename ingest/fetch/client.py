@@ -18,7 +18,7 @@ from types import TracebackType
 import httpx
 
 from ingest.errors import FetchError, PermanentFetchError, TransientFetchError
-from ingest.fetch.body import read_body
+from ingest.fetch.body import raw_chunks, read_body
 from ingest.fetch.guard import GuardTransport, Resolver, system_resolver
 from ingest.fetch.pools import HostPools
 from ingest.fetch.status import classify_status
@@ -240,7 +240,7 @@ def _streamed(url: httpx.URL, response: httpx.Response, offset: int) -> Streamed
         raise PermanentFetchError(f"unexpected status {status} for a file")
     declared = response.headers.get("content-length", "").strip()
     return StreamedBody(
-        str(url), start, int(declared) if declared.isdigit() else None, response.aiter_raw()
+        str(url), start, int(declared) if declared.isdigit() else None, raw_chunks(response)
     )
 
 
