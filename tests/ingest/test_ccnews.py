@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -209,8 +210,6 @@ async def _read(server: WarcServer, offset: int) -> list[str]:
         Fetcher(config) as fetcher,
         open_warc(file, offset=offset, fetcher=fetcher, chunk_timeout=30) as stream,
     ):
-        import asyncio
-
         steps = await asyncio.to_thread(
             lambda: list(scan_warc(stream, wanted=SiteFilter(None), max_body=1 << 20))
         )
