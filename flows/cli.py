@@ -284,6 +284,9 @@ def backfill(
         settings = Settings.load(feeds=feeds_path, database_url=database_url)
         if not (all_sites and not Path(settings.feeds).exists()):
             _check_before_starting(settings)
+        for given in warc_inputs:  # local files are checked now; URLs when they are fetched
+            if not given.startswith(("http://", "https://")) and not Path(given).exists():
+                raise ConfigError(f"--warc {given}: no such file or directory")
         _prefect_defaults()
         from flows.backfill import backfill as backfill_flow
 

@@ -1,4 +1,8 @@
-"""README's "Data model" documents every table and column the models define, and nothing else."""
+"""README's "Data model" documents every table and column the models define, and nothing else.
+
+A page of docs/ may document its own tables in a "## Data model" section of the same shape
+(docs/backfills-warc.md: ``warc_files``).
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,25 @@ import pytest
 
 from storage.models import Base
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+PAGES = (README, ROOT / "docs" / "backfills-warc.md")
 #: Columns that exist on one engine only and so are not in the models (storage.search).
 ENGINE_ONLY_COLUMNS = {"articles": {"search_vector"}}
 
 
 def data_model_tables() -> dict[str, set[str]]:
     """``### `table` `` subsections of "## Data model" and the columns of their tables."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("\n## Data model\n", 1)[1].split("\n## ", 1)[0]
     tables: dict[str, set[str]] = {}
-    for block in re.split(r"\n### ", section)[1:]:
-        heading, _, body = block.partition("\n")
-        name = re.fullmatch(r"`(\w+)`", heading.strip())
-        if name:
-            tables[name.group(1)] = set(re.findall(r"^\| `(\w+)` \|", body, flags=re.MULTILINE))
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        section = text.split("\n## Data model\n", 1)[1].split("\n## ", 1)[0]
+        for block in re.split(r"\n### ", section)[1:]:
+            heading, _, body = block.partition("\n")
+            name = re.fullmatch(r"`(\w+)`", heading.strip())
+            if name:
+                columns = re.findall(r"^\| `(\w+)` \|", body, flags=re.MULTILINE)
+                tables[name.group(1)] = set(columns)
     return tables
 
 
