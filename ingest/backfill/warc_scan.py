@@ -33,7 +33,8 @@ from ingest.urls import site_of
 __all__ = ["ScanStep", "SiteFilter", "TruncatedWarcError", "WarcPage", "scan_warc"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_RESPONSE = WarcRecordType.response
+_WARCINFO = WarcRecordType.warcinfo
+_READ = WarcRecordType.response | _WARCINFO
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
 #: Hosts whose site is remembered (a CC-NEWS file names tens of thousands).
@@ -112,11 +113,12 @@ def scan_warc(
 ) -> Iterator[ScanStep]:
     """Read ``stream`` to its end, handing out its wanted pages in steps.
 
-    Only ``response`` records are read (FastWARC skips the others natively): ``records``
-    counts those. A step comes every ``step_pages`` pages or ``step_records`` records, and at
-    the end (with ``done``). Raises :class:`TruncatedWarcError` after the last good step when
-    the file is cut short, ``ParseError`` when it is no WARC file the parser can read, and
-    whatever error reading the bytes raised (a fetch error).
+    Only ``response`` records are read (FastWARC skips the others natively, but for
+    ``warcinfo``, which tells a WARC file with no response from no WARC file): ``records``
+    counts the responses. A step comes every ``step_pages`` pages or ``step_records``
+    records, and at the end (with ``done``). Raises :class:`TruncatedWarcError` after the
+    last good step when the file is cut short, ``ParseError`` when it is no WARC file the
+    parser can read, and whatever error reading the bytes raised (a fetch error).
     """
     start = stream.tell()
     records = skipped = 0
@@ -126,7 +128,11 @@ def scan_warc(
     checked = 0  # records whose start was checked for a gzip member of its own
     iterator = _records(stream)
     gzipped: bool | None = None  # whether the file is gzip: known once reading began
+    warcinfo = False  # a warcinfo record was read: a WARC file, if one with no response
     while (record := _next_record(iterator, stream)) is not None:
+        if record.record_type == _WARCINFO:
+            warcinfo = True
+            continue
         offset = record.stream_pos
         stream.mark(offset)
         if checked < _MEMBER_CHECKS:
@@ -150,9 +156,9 @@ def scan_warc(
         held = _hold(record, offset, wanted, max_body)
     _raise_read_error(stream)
     if held is None:
-        if start == 0:
-            raise ParseError("no WARC response record found: is this a WARC file?")
-        end = stream.tell()  # resumed after the last record: nothing was left to read
+        if start == 0 and not warcinfo:
+            raise ParseError("no WARC record found: is this a WARC file?")
+        end = stream.tell()  # no response, or resumed after the last: nothing left to read
         yield ScanStep((), 0, 0, end, end, done=True)
         return
     cut = _cut_at(stream.tail()) if resumable else None
@@ -174,7 +180,7 @@ _MEMBER_CHECKS = 3
 
 def _records(stream: TailReader) -> Iterator[WarcRecord]:
     try:
-        return iter(ArchiveIterator(stream, record_types=_RESPONSE, parse_http=False))
+        return iter(ArchiveIterator(stream, record_types=_READ, parse_http=False))
     except Exception as exc:
         raise ParseError(f"not a WARC file FastWARC can read: {exc}") from exc
 

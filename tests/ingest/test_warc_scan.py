@@ -172,6 +172,13 @@ def test_what_is_no_warc_file_is_refused(data: bytes) -> None:
         scan(data, None)
 
 
+def test_a_warc_file_with_no_response_is_read_to_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "a.warc.gz"
+    write_warc(path, [])  # a warcinfo record only
+    [step] = scan(path.read_bytes(), None)
+    assert step == ScanStep((), 0, 0, path.stat().st_size, path.stat().st_size, done=True)
+
+
 def test_a_read_error_is_raised_not_taken_for_the_end(tmp_path: Path) -> None:
     path = tmp_path / "a.warc.gz"
     write_warc(path, MIXED)
