@@ -217,7 +217,7 @@ def main() -> None:
     parser.add_argument("--memory", type=int, nargs="*", metavar="SIZE_MB")
     args = parser.parse_args()
     if args.memory:
-        print("| file | records | pages kept (10 % of sites) | peak RSS |")
+        print("| file | response records | pages kept (10 % of sites) | peak RSS |")
         print("|---|---:|---:|---:|")
         for size in args.memory:
             peak_memory(size)
