@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 from prefect import State, get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
@@ -138,7 +139,9 @@ async def run_warc_backfill(
 ) -> tuple[list[dict[str, Any]], int]:
     """Read every file of the run not done before; its rows, and how many were done before."""
     logger = get_run_logger()
-    http = dataclasses.replace(settings.http_config(), per_host=1)
+    http = dataclasses.replace(
+        settings.http_config(), per_host=1, trusted_hosts=named_hosts(settings, inputs)
+    )
     store = SqlStore(engine)
     async with Fetcher(http) as fetcher:
         files = await warc_files(plan, inputs, settings=settings, fetcher=fetcher, shard=shard)
@@ -161,6 +164,20 @@ async def run_warc_backfill(
                 if reporter is not None:
                     reporter.finished(row)
     return rows, len(files) - len(todo)
+
+
+def named_hosts(settings: Settings, inputs: Sequence[str]) -> tuple[str, ...]:
+    """The hosts the operator named: the CC-NEWS archive's and those of ``--warc`` URLs.
+
+    They may be on a private network (a mirror, a test server on loopback); hosts found in
+    listings or redirects are vetted by the SSRF guard as usual.
+    """
+    hosts = []
+    for url in (settings.ccnews_url, *inputs):
+        host = urlsplit(url).hostname if url.startswith(("http://", "https://")) else None
+        if host:
+            hosts.append(host)
+    return tuple(dict.fromkeys(hosts))
 
 
 def _status(progress: WarcProgress | None) -> WarcFileStatus | None:

@@ -41,6 +41,9 @@ class HttpConfig:
     per_host: int = 2  # concurrent requests per host
     max_connections: int = 16  # concurrent requests overall
     allow_private_networks: bool = False
+    # Hosts the operator named in configuration (an archive mirror, NEWSFLOW_CCNEWS_URL): they
+    # may be on a private network. Any other host, a redirect target included, is vetted.
+    trusted_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +253,9 @@ def _build_client(
     """Build the one client every fetch goes through."""
     pools = HostPools(config.per_host, shared=transport)
     return httpx.AsyncClient(
-        transport=GuardTransport(pools, resolver, config.allow_private_networks),
+        transport=GuardTransport(
+            pools, resolver, config.allow_private_networks, trusted=config.trusted_hosts
+        ),
         timeout=httpx.Timeout(
             connect=config.connect_timeout,
             read=config.read_timeout,

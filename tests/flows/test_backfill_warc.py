@@ -146,6 +146,16 @@ def test_ccnews_month_stores_exactly_the_in_range_pages_and_a_rerun_downloads_no
     assert artifact is not None and F4 in str(artifact.data)
 
 
+def test_the_configured_archive_may_be_on_loopback_without_allowing_private_networks(
+    archive: WarcServer, feeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS")  # NEWSFLOW_CCNEWS_URL names it
+    db_url = f"sqlite:///{tmp_path / 'trusted.db'}"
+    rows = run(feeds, db_url)
+    assert [r["status"] for r in rows] == ["done"] * 3
+    assert stored(db_url) == IN_RANGE
+
+
 def test_all_sites_keeps_every_site_and_shards_split_the_files(
     archive: WarcServer, feeds: Path, tmp_path: Path
 ) -> None:

@@ -23,7 +23,7 @@ from ingest.backfill.days import DayRange
 from ingest.backfill.warc_scan import SiteFilter, scan_warc
 from ingest.backfill.warc_sources import WarcFile, resolve_warc_inputs, shard_files
 from ingest.backfill.warc_stream import open_warc
-from ingest.errors import ConfigError, PermanentFetchError
+from ingest.errors import BlockedAddressError, ConfigError, PermanentFetchError
 from ingest.fetch.client import Fetcher, HttpConfig
 
 BASE = "https://data.example/"
@@ -244,8 +244,6 @@ async def test_a_missing_remote_file_is_a_permanent_error(
 async def test_a_loopback_file_is_refused_unless_private_networks_are_allowed(
     served: tuple[WarcServer, list[Page], list[int]],
 ) -> None:
-    from ingest.errors import BlockedAddressError
-
     server, _, _ = served
     with server:
         async with Fetcher(HttpConfig(user_agent="t")) as fetcher:
@@ -253,6 +251,25 @@ async def test_a_loopback_file_is_refused_unless_private_networks_are_allowed(
                 async with fetcher.stream(server.base_url + "a.warc.gz"):
                     pass
     assert server.requests == []  # refused before any connection
+
+
+@pytest.mark.anyio
+async def test_a_host_the_operator_named_may_be_on_loopback(
+    served: tuple[WarcServer, list[Page], list[int]],
+) -> None:
+    server, _, _ = served
+    config = HttpConfig(user_agent="t", trusted_hosts=("127.0.0.1",))
+    with server:
+        async with (
+            Fetcher(config) as fetcher,
+            fetcher.stream(server.base_url + "a.warc.gz") as body,
+        ):
+            assert body.start == 0 and body.length is not None
+        # another loopback name is not the one named: refused
+        async with Fetcher(config) as fetcher:
+            with pytest.raises(BlockedAddressError):
+                async with fetcher.stream(server.base_url.replace("127.0.0.1", "127.0.0.2")):
+                    pass
 
 
 @pytest.mark.anyio
