@@ -24,13 +24,20 @@ from prefect.artifacts import (
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
+from flows.backfill_warc import (
+    WARC_SOURCES,
+    WarcReporter,
+    make_plan,
+    publish_warc,
+    run_warc_backfill,
+)
 from flows.run_states import failure_note, run_state
 from flows.settings import Settings
 from ingest.backfill.archive import walk_archive
 from ingest.backfill.days import DayRange, check_source, day_range, entries_by_day, sitemap_entries
 from ingest.backfill.sitemaps import discover_sitemap_urls
 from ingest.dedup.identity import collapse_records
-from ingest.errors import FetchError, IngestError, ParseError
+from ingest.errors import ConfigError, FetchError, IngestError, ParseError
 from ingest.feeds.plan import select_feeds
 from ingest.feeds.sources import load_feeds
 from ingest.fetch.client import Fetcher
@@ -209,18 +216,32 @@ async def backfill(
     feeds_path: str | None = None,
     database_url: str | None = None,
     tags: list[str] | None = None,
+    warc: list[str] | None = None,
+    all_sites: bool = False,
+    shard: int | None = None,
+    shards: int = 1,
+    reporter: Any = None,
 ) -> State[Any]:
     """Ingest what the feeds' sites published from ``since`` to ``until`` (inclusive UTC days).
 
-    ``source``: ``sitemap`` (the sites' sitemaps), ``archive`` (paged/archived feeds) or
-    ``reprocess`` (re-extract stored pages, no network). Ends ``Completed``, ``Partial`` when
-    some days failed (run it again to retry them), or ``Failed`` when every day failed; the
-    state's data is the table of days.
+    ``source``: ``sitemap`` (the sites' sitemaps), ``archive`` (paged/archived feeds),
+    ``reprocess`` (re-extract stored pages, no network), ``ccnews`` (Common Crawl's CC-NEWS
+    files captured in the range) or ``warc`` (the WARC files ``warc`` names). The WARC sources
+    keep the pages of the feeds' sites (every site with ``all_sites``), read the files of shard
+    ``shard`` of ``shards`` only, and report each stored step to ``reporter`` (a
+    ``flows.backfill_warc.WarcReporter``). Ends ``Completed``, ``Partial`` when some days
+    (files) failed (run it again to retry them), or ``Failed`` when every one failed; the
+    state's data is the table of days (files).
     """
     logger = get_run_logger()
     days = day_range(since, until, today=_today())  # refused before any work starts
     how = check_source(source)
     settings = Settings.load(feeds=feeds_path, database_url=database_url)
+    if how in WARC_SOURCES:
+        chosen = None if shard is None else (shard, shards)
+        return await _warc_backfill(how, days, settings, tags, warc, all_sites, chosen, reporter)
+    if warc or all_sites or shard is not None:
+        raise ConfigError("--warc, --all-sites and --shard are for --source ccnews or warc")
     sources = select_feeds(load_feeds(Path(settings.feeds)), tags)
     engine = make_engine(settings.database_url)
     try:
@@ -246,6 +267,41 @@ async def backfill(
         "day",
         len(rows),
         [failure_note(r["day"], r.get("error")) for r in failed],
+        data=rows,
+    )
+
+
+async def _warc_backfill(
+    how: str,
+    days: DayRange,
+    settings: Settings,
+    tags: list[str] | None,
+    inputs: list[str] | None,
+    all_sites: bool,
+    shard: tuple[int, int] | None,
+    reporter: WarcReporter | None,
+) -> State[Any]:
+    """A backfill from WARC files (``flows.backfill_warc``): one task per file."""
+    feeds_file = Path(settings.feeds)
+    sources = (
+        select_feeds(load_feeds(feeds_file), tags) if feeds_file.exists() or not all_sites else []
+    )
+    plan = make_plan(how, days, sources, all_sites=all_sites, settings=settings)
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        sync_feeds(engine, sources)
+        rows, done_before = await run_warc_backfill(
+            plan, inputs or [], settings=settings, engine=engine, shard=shard, reporter=reporter
+        )
+    finally:
+        engine.dispose()
+    await publish_warc(plan, rows, done_before)
+    failed = [r for r in rows if r.get("status") == "failed"]
+    return run_state(
+        "file",
+        len(rows),
+        [failure_note(r["file"], r.get("error")) for r in failed],
         data=rows,
     )
 

@@ -244,12 +244,31 @@ BACKFILL_COLUMNS = (
 @click.option("--db", "database_url", help="Database URL.")
 @click.option(
     "--source",
-    type=click.Choice(["sitemap", "archive", "reprocess"]),
+    type=click.Choice(["sitemap", "archive", "reprocess", "ccnews", "warc"]),
     default="sitemap",
     show_default=True,
-    help="Sitemaps, archived/paged feeds, or re-extraction of stored pages (no network).",
+    help="Sitemaps, archived/paged feeds, re-extraction of stored pages (no network), "
+    "Common Crawl's CC-NEWS, or the WARC files given with --warc.",
 )
 @click.option("--tag", "tags", multiple=True, help="Only feeds with this tag (repeatable).")
+@click.option(
+    "--warc",
+    "warc_inputs",
+    multiple=True,
+    metavar="PATH_OR_URL",
+    help="--source warc: a WARC file, directory, URL or *.paths(.gz) listing (repeatable).",
+)
+@click.option(
+    "--all-sites",
+    is_flag=True,
+    help="--source ccnews|warc: keep every site's pages, not only the feeds' sites.",
+)
+@click.option(
+    "--shard",
+    callback=lambda _ctx, _param, value: _parse_shard(value),
+    metavar="K/N",
+    help="--source ccnews|warc: only shard K of N (0 <= K < N) of the WARC files.",
+)
 def backfill(
     since: str,
     until: str,
@@ -257,29 +276,54 @@ def backfill(
     database_url: str | None,
     source: str,
     tags: tuple[str, ...],
+    warc_inputs: tuple[str, ...],
+    all_sites: bool,
+    shard: tuple[int, int] | None,
 ) -> None:
-    """Ingest a past period, day by day; re-running skips finished days."""
+    """Ingest a past period, day by day (or WARC file by file); re-running skips what is done."""
     from ingest.backfill.days import day_range
 
+    warc_source = source in ("ccnews", "warc")
+    if not warc_source and (warc_inputs or all_sites or shard):
+        raise click.UsageError("--warc, --all-sites and --shard need --source ccnews or warc")
+    if source == "warc" and not warc_inputs:
+        raise click.UsageError("--source warc needs at least one --warc PATH_OR_URL")
+    if source == "ccnews" and warc_inputs:
+        raise click.UsageError("--source ccnews finds its own files: --warc is for --source warc")
     with _errors_to_exit():
         day_range(since, until, today=datetime.now(UTC).date())  # refuse before any work
         settings = Settings.load(feeds=feeds_path, database_url=database_url)
-        _check_before_starting(settings)
+        if not (all_sites and not Path(settings.feeds).exists()):
+            _check_before_starting(settings)
+        for given in warc_inputs:  # local files are checked now; URLs when they are fetched
+            if not given.startswith(("http://", "https://")) and not Path(given).exists():
+                raise ConfigError(f"--warc {given}: no such file or directory")
         _prefect_defaults()
         from flows.backfill import backfill as backfill_flow
 
-        run = _run_flow(
-            "backfill",
-            backfill_flow(
-                since=since,
-                until=until,
-                source=source,
-                feeds_path=str(settings.feeds),
-                database_url=settings.database_url,
-                tags=list(tags) or None,
-                return_state=True,
-            ),
-        )
+        params: dict[str, Any] = {
+            "since": since,
+            "until": until,
+            "source": source,
+            "feeds_path": str(settings.feeds),
+            "database_url": settings.database_url,
+            "tags": list(tags) or None,
+            "return_state": True,
+        }
+        if warc_source:
+            run = _run_warc_backfill(
+                backfill_flow,
+                params,
+                warc=list(warc_inputs) or None,
+                all_sites=all_sites,
+                shard=shard[0] if shard else None,
+                shards=shard[1] if shard else 1,
+            )
+        else:
+            run = _run_flow("backfill", backfill_flow(**params))
+    if warc_source:
+        _report_warc(run)
+        return
     if run.rows:
         render_table(run.rows, BACKFILL_COLUMNS, title="newsflow backfill")
     elif not run.failed:
@@ -287,6 +331,96 @@ def backfill(
     from flows.run_states import PARTIAL
 
     if run.failed or run.state_name == PARTIAL:  # a failed day: run the same backfill again
+        _fail(run.message)
+
+
+WARC_TABLE_COLUMNS = (
+    "file",
+    "status",
+    "records",
+    "kept",
+    "stored",
+    "duplicates",
+    "out_of_range",
+    "failed_pages",
+    "mb",
+    "mb_per_s",
+)
+
+
+class _WarcProgressDisplay:
+    """Follows a WARC backfill for the command line: files, records, MB/s, pages kept."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.bar = progress.add_task(
+            "starting Prefect…", total=None, records=0, kept=0, stored=0, rate=0.0
+        )
+        self.records = self.kept = self.stored = 0  # of the files finished
+        self.current: tuple[int, int, int] = (0, 0, 0)
+
+    def planned(self, files: int, done_before: int) -> None:
+        note = f" ({done_before} done before)" if done_before else ""
+        self.progress.update(self.bar, total=files, description=f"files{note}")
+
+    def progressed(self, name: str, progress: Any, mb_per_s: float) -> None:
+        counts = progress.counts
+        self.current = (counts.records, counts.kept, counts.stored)
+        self.progress.update(
+            self.bar,
+            description=name[:40],
+            records=self.records + counts.records,
+            kept=self.kept + counts.kept,
+            stored=self.stored + counts.stored,
+            rate=mb_per_s,
+        )
+
+    def finished(self, row: Mapping[str, Any]) -> None:
+        self.records += int(row.get("records") or 0)
+        self.kept += int(row.get("kept") or 0)
+        self.stored += int(row.get("stored") or 0)
+        self.current = (0, 0, 0)
+        self.progress.update(
+            self.bar,
+            advance=1,
+            description=f"{str(row.get('file'))[:40]} {row.get('status')}",
+            records=self.records,
+            kept=self.kept,
+            stored=self.stored,
+        )
+
+
+def _run_warc_backfill(flow: Any, params: dict[str, Any], **warc: Any) -> FlowRun:
+    """Run a ccnews/warc backfill with a live display of files, records, MB/s and pages kept."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]backfill[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "{task.fields[records]} records, {task.fields[rate]:.1f} MB/s, "
+            "{task.fields[kept]} kept, {task.fields[stored]} stored"
+        ),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    ) as progress:
+        display = _WarcProgressDisplay(progress)
+        return _run_flow("backfill", flow(**params, **warc, reporter=display))
+
+
+def _report_warc(run: FlowRun) -> None:
+    if run.rows:
+        render_table(run.rows, WARC_TABLE_COLUMNS, title="newsflow backfill", widths={"file": 50})
+        for row in run.rows:
+            if row.get("status") == "failed":
+                click.echo(f"{row['file']}: {row.get('error')}", err=True)
+    elif not run.failed:
+        click.echo("nothing to do: every WARC file of the range is already done", err=True)
+    from flows.run_states import PARTIAL
+
+    if run.failed or run.state_name == PARTIAL:  # a failed file: run the same backfill again
         _fail(run.message)
 
 
@@ -439,7 +573,13 @@ def _engine(database_url: str | None) -> Iterator[Any]:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "warc"]),
+    required=True,
+    help="warc: the stored raw pages as WARC response records (backfill --source warc reads it).",
+)
 @click.option(
     "--out",
     required=True,
@@ -461,7 +601,8 @@ def export(fmt: str, out: Path, consumer: str | None, database_url: str | None) 
         result = export_articles(engine, fmt, out, consumer)
     since = f" changed since {consumer}'s last export" if consumer else ""
     positions = f" (changes {result.after + 1} to {result.upto})" if result.rows else ""
-    click.echo(f"exported {result.rows} articles{since} to {result.path}{positions}", err=True)
+    what = "pages" if fmt == "warc" else "articles"
+    click.echo(f"exported {result.rows} {what}{since} to {result.path}{positions}", err=True)
 
 
 # --- feeds -------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""``newsflow export``: changed articles to a JSON lines, CSV or Parquet file, atomically.
+"""``newsflow export``: changed articles to a JSON lines, CSV, Parquet or WARC file, atomically.
+
+``warc`` writes the stored raw pages of the changed articles as WARC response records
+(``ingest.backfill.warc_write``), a file ``newsflow backfill --source warc`` reads back.
 
 The file is written under a temporary name in the destination's directory and renamed over the
 destination only when complete, so a reader sees the whole file or none. The consumer's
@@ -20,11 +23,19 @@ from typing import Any
 from sqlalchemy import Engine
 
 from flows.output import write_csv, write_jsonl
+from ingest import __version__
+from ingest.backfill.warc_write import ArchivedPage, write_warc
 from ingest.errors import ConfigError
-from storage.export import advance_watermark, open_window, read_window
+from storage.export import (
+    ExportedPage,
+    advance_watermark,
+    open_window,
+    read_raw_window,
+    read_window,
+)
 from storage.repository import ARTICLE_KEYS
 
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = ("jsonl", "csv", "parquet", "warc")
 #: Rows per Parquet row group write.
 PARQUET_BATCH = 1000
 
@@ -41,12 +52,15 @@ class ExportResult:
 
 def export_articles(engine: Engine, fmt: str, out: Path, consumer: str | None) -> ExportResult:
     """Write the articles changed since ``consumer``'s last export (all for None) to ``out``."""
-    writer = _writer(fmt)
+    writer = None if fmt == "warc" else _writer(fmt)
     if not out.parent.is_dir():
         raise ConfigError(f"cannot write {out}: the directory {out.parent} does not exist")
     window = open_window(engine, consumer)
     with atomic_path(out) as tmp:
-        rows = writer(read_window(engine, window), tmp)
+        if writer is None:
+            rows = _write_warc(read_raw_window(engine, window), tmp, out.name)
+        else:
+            rows = writer(read_window(engine, window), tmp)
     advance_watermark(engine, window, rows)
     return ExportResult(out, rows, window.after, window.upto)
 
@@ -98,6 +112,13 @@ def _writer(fmt: str) -> Writer:
         _pyarrow()
         return _write_parquet
     raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def _write_warc(pages: Iterable[ExportedPage], path: Path, filename: str) -> int:
+    """Raw pages as WARC response records after a warcinfo record, one gzip member each."""
+    archived = (ArchivedPage(p.url, p.fetched_at, p.content_type, p.body) for p in pages)
+    with path.open("wb") as out:
+        return write_warc(archived, out, filename=filename, software=f"newsflow {__version__}")
 
 
 def _write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> int:

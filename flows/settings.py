@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     feeds: Path = Path("feeds.toml")
     #: Where site owners reach the operator: a URL or an email address, in the User-Agent.
     contact: str | None = None
-    #: The whole User-Agent; None: ``newsflow/<version>`` plus the contact (README Politeness).
+    #: The whole User-Agent; None: ``newsflow/<version>`` plus the contact (docs/politeness.md).
     user_agent: str | None = None
     allow_private_networks: bool = False
     connect_timeout: float = Field(10.0, gt=0, le=300)
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     raw_page_retention_days: int = Field(90, ge=0)
     #: Processes that extract pages during an ingest; None: one per core, 0: threads only.
     extract_processes: int | None = Field(None, ge=0, le=256)
-    #: Consult robots.txt for article pages, sitemaps and archive pages (README Politeness).
+    #: Consult robots.txt for article pages, sitemaps and archive pages (docs/politeness.md).
     obey_robots: bool = True
     #: Seconds between two requests to any one host, at least (a floor under Crawl-delay).
     host_delay: float = Field(0.0, ge=0, le=3600)
@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     #: Seconds from a run's start within which a page waiting for its host's crawl delay
     #: must get its turn; pages whose turn falls later are left for the next run.
     crawl_budget: float = Field(600.0, gt=0, le=86_400)
+    #: Root of the Common Crawl archive, where crawl-data/CC-NEWS/YYYY/MM/warc.paths.gz are.
+    ccnews_url: str = "https://data.commoncrawl.org/"
+    #: Days after a range's last day whose CC-NEWS files are read too: pages are captured
+    #: some time after they are published.
+    ccnews_capture_lag_days: int = Field(3, ge=0, le=60)
 
     @field_validator("contact")
     @classmethod

@@ -25,6 +25,7 @@ crash in between exports those rows again next time. Deleted articles are not re
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ingest.errors import ConfigError
-from storage.models import ArticleRow, ExportWatermarkRow, FeedRow
+from storage.models import ArticleRow, ExportWatermarkRow, FeedRow, RawPageRow
 from storage.repository import article_dict, dialect_insert
 
 #: Rows read per transaction.
@@ -79,6 +80,48 @@ def read_window(
                 return
             last = int(rows[-1][0].change_seq or window.upto)
             chunk = [article_dict(row, feed_url) for row, feed_url in rows]
+        yield from chunk
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedPage:
+    """A stored raw page of an article in an export window (``--format warc``)."""
+
+    article_id: int
+    url: str
+    content_type: str | None
+    fetched_at: datetime
+    body: bytes
+
+
+def read_raw_window(
+    engine: Engine, window: ExportWindow, *, batch: int = EXPORT_BATCH
+) -> Iterator[ExportedPage]:
+    """The raw pages of the window's articles, oldest change first (articles with none are
+    skipped: pruned, or carried whole by their feed)."""
+    last = window.after
+    while last < window.upto:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(ArticleRow.change_seq, RawPageRow)
+                .join(RawPageRow, RawPageRow.article_id == ArticleRow.id)
+                .where(ArticleRow.change_seq > last, ArticleRow.change_seq <= window.upto)
+                .order_by(ArticleRow.change_seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            last = int(rows[-1][0] or window.upto)
+            chunk = [
+                ExportedPage(
+                    raw.article_id,
+                    raw.url,
+                    raw.content_type,
+                    raw.fetched_at,
+                    zlib.decompress(raw.body),
+                )
+                for _, raw in rows
+            ]
         yield from chunk
 
 

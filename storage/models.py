@@ -191,6 +191,32 @@ class BackfillDayRow(Base):
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class WarcFileRow(Base):
+    """How far a WARC backfill got through one file, for one selection (storage.warc_files)."""
+
+    __tablename__ = "warc_files"
+    __table_args__ = (UniqueConstraint("url", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # ccnews | warc
+    url: Mapped[str] = mapped_column(String(2048))  # the file's URL or absolute path
+    scope: Mapped[str] = mapped_column(String(64))  # hash of the sites and days it was read for
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    kept: Mapped[int] = mapped_column(Integer, default=0)
+    stored: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    out_of_range: Mapped[int] = mapped_column(Integer, default=0)
+    failed_pages: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    resume_offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class FeedHealthRow(Base):
     """One run's extraction health for a feed (storage.health, ingest.health)."""
 

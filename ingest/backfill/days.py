@@ -18,7 +18,7 @@ from ingest.model import FeedEntry
 
 #: The longest backfill accepted in one run (ten years of days).
 MAX_DAYS = 3660
-SOURCES = ("sitemap", "archive", "reprocess")
+SOURCES = ("sitemap", "archive", "reprocess", "ccnews", "warc")
 
 
 @dataclass(frozen=True, slots=True)

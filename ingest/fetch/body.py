@@ -28,7 +28,7 @@ async def read_body(response: httpx.Response, max_bytes: int, *, truncate: bool 
         )
     decoder = _BodyDecoder(response.headers.get("content-encoding"))
     body = bytearray()
-    async for chunk in _raw_chunks(response):
+    async for chunk in raw_chunks(response):
         body += decoder.decode(chunk, max_bytes - len(body) + 1)
         if len(body) > max_bytes:
             if truncate:
@@ -38,7 +38,7 @@ async def read_body(response: httpx.Response, max_bytes: int, *, truncate: bool 
     return bytes(body)
 
 
-def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     """Iterate the body as it came off the wire, before any Content-Encoding is undone."""
     if response.is_stream_consumed and isinstance(response.stream, httpx.AsyncByteStream):
         # An injected transport (httpx.MockTransport) may answer with a response built from

@@ -35,7 +35,7 @@ from ingest.errors import (
     TransientFetchError,
     WallError,
 )
-from ingest.fetch.body import read_body
+from ingest.fetch.body import raw_chunks, read_body
 from ingest.fetch.guard import GuardTransport, Resolver, system_resolver
 from ingest.fetch.polite import (
     Politeness,
@@ -50,7 +50,7 @@ from ingest.fetch.status import classify_status
 from ingest.fetch.walls import CONSENT_WALL, HEAD_BYTES, bot_wall, consent_redirect
 from ingest.model import FetchResult, Validators
 
-__all__ = ["Fetcher", "HttpConfig", "Resolver", "classify_status"]
+__all__ = ["Fetcher", "HttpConfig", "Resolver", "StreamedBody", "classify_status"]
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -68,6 +68,19 @@ class HttpConfig:
     max_connections: int = 16  # concurrent requests overall
     allow_private_networks: bool = False
     politeness: PolitenessConfig = field(default_factory=PolitenessConfig)  # robots, delays
+    # Hosts the operator named in configuration (an archive mirror, NEWSFLOW_CCNEWS_URL): they
+    # may be on a private network. Any other host, a redirect target included, is vetted.
+    trusted_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedBody:
+    """A response body read as it arrives (:meth:`Fetcher.stream`)."""
+
+    url: str  # final URL after redirects
+    start: int  # the byte of the resource the chunks begin at: the offset asked, or 0
+    length: int | None  # bytes the chunks will bring, when the server said
+    chunks: AsyncIterator[bytes]  # raw bytes, as sent (no Content-Encoding undone)
 
 
 class Fetcher:
@@ -213,6 +226,45 @@ class Fetcher:
             raise
 
     @asynccontextmanager
+    async def stream(self, url: str, *, offset: int = 0) -> AsyncIterator[StreamedBody]:
+        """Open ``url`` to read its bytes as they arrive, from ``offset`` when the server can.
+
+        For resources too large to hold (a WARC file): no size cap and no total deadline,
+        but the same SSRF guard on every hop, redirect limit and status handling as
+        :meth:`fetch`, and the connect and read timeouts on every chunk. ``offset`` is asked
+        with a Range request; a server that ignores it answers from byte 0 (``start`` says
+        which). Bytes are asked unencoded; a Content-Encoding in the answer is refused.
+        """
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, not {offset}")
+        headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        current = _checked_url(url)
+        try:
+            for _hop in range(self._config.max_redirects + 1):
+                async with self._slot(current.raw_host.decode("ascii")):
+                    request = self._client.build_request("GET", current, headers=headers)
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        target = _stream_redirect(current, response)
+                        if target is None:
+                            body = _streamed(current, response, offset)
+                            yield body
+                            return
+                    finally:
+                        await response.aclose()
+                current = _checked_url(str(target))
+        except httpx.HTTPError as exc:
+            raise _translate(exc, current, self._config, reading_body=True) from exc
+        except FetchError as exc:
+            exc.url = exc.url or str(current)
+            raise
+        raise PermanentFetchError(
+            f"too many redirects (more than {self._config.max_redirects})", url=url
+        )
+
+    @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         """Hold one per-host and one overall concurrency slot."""
         loop = asyncio.get_running_loop()
@@ -285,13 +337,47 @@ def _is_html(headers: dict[str, str], body: bytes) -> bool:
     return body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html"))
 
 
+def _stream_redirect(url: httpx.URL, response: httpx.Response) -> httpx.URL | None:
+    """The redirect target of a streamed response, or None when it is the answer."""
+    location = response.headers.get("location")
+    if response.status_code in _REDIRECT_STATUSES and location:
+        return _redirect_target(url, location)
+    return None
+
+
+def _streamed(url: httpx.URL, response: httpx.Response, offset: int) -> StreamedBody:
+    """Check a streamed answer (200, or 206 from ``offset``) and wrap its raw chunks."""
+    status = response.status_code
+    error = classify_status(status, retry_after=response.headers.get("retry-after"))
+    if error is not None:
+        raise error
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise PermanentFetchError(f"the server encoded the file ({encoding}) though asked not to")
+    start = 0
+    if status == 206:
+        content_range = response.headers.get("content-range", "")
+        first = content_range.removeprefix("bytes ").partition("-")[0]
+        if not first.isdigit() or int(first) != offset:
+            raise PermanentFetchError(f"asked for bytes from {offset}, got {content_range!r}")
+        start = offset
+    elif status != 200:
+        raise PermanentFetchError(f"unexpected status {status} for a file")
+    declared = response.headers.get("content-length", "").strip()
+    return StreamedBody(
+        str(url), start, int(declared) if declared.isdigit() else None, raw_chunks(response)
+    )
+
+
 def _build_client(
     config: HttpConfig, resolver: Resolver, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
     """Build the one client every fetch goes through."""
     pools = HostPools(config.per_host, shared=transport)
     return httpx.AsyncClient(
-        transport=GuardTransport(pools, resolver, config.allow_private_networks),
+        transport=GuardTransport(
+            pools, resolver, config.allow_private_networks, trusted=config.trusted_hosts
+        ),
         timeout=httpx.Timeout(
             connect=config.connect_timeout,
             read=config.read_timeout,

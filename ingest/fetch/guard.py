@@ -39,16 +39,24 @@ class GuardTransport(httpx.AsyncBaseTransport):
     the transport means every redirect hop is vetted (miniflux fe2bfb27 does it at dial time).
     """
 
-    def __init__(self, pools: HostPools, resolver: Resolver, allow_private: bool) -> None:
+    def __init__(
+        self,
+        pools: HostPools,
+        resolver: Resolver,
+        allow_private: bool,
+        *,
+        trusted: tuple[str, ...] = (),
+    ) -> None:
         self._pools = pools
         self._resolver = resolver
         self._allow_private = allow_private
+        self._trusted = frozenset(host.lower() for host in trusted)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.raw_host.decode("ascii")
         port = request.url.port or (443 if request.url.scheme == "https" else 80)
         addresses = await self._addresses(host, port)
-        if not self._allow_private:
+        if not self._allow_private and host.lower() not in self._trusted:
             for address in addresses:
                 _refuse_non_public(host, address)
         inner = self._pools.acquire(host)
