@@ -58,36 +58,44 @@ def article_html(page: Page) -> bytes:
     ).encode()
 
 
+def _write(writer: WARCWriter, record: Any) -> None:
+    """Write a record and close the buffer warcio may have spooled its payload into."""
+    writer.write_record(record)
+    stream = getattr(record, "raw_stream", None)
+    if stream is not None:
+        stream.close()
+
+
 def write_warc(path: Path, pages: Sequence[Page], *, gzipped: bool = True) -> list[int]:
     """Write a warcinfo record, then a request and a response per page; the offsets of the
     response records."""
     offsets = []
     with path.open("wb") as out:
         writer = WARCWriter(out, gzip=gzipped)
-        writer.write_record(
-            writer.create_warcinfo_record(path.name, {"software": "newsflow tests"})
-        )
+        _write(writer, writer.create_warcinfo_record(path.name, {"software": "newsflow tests"}))
         for page in pages:
             when = page.captured.strftime("%Y-%m-%dT%H:%M:%SZ")
             request = StatusAndHeaders(
                 f"GET {page.url} HTTP/1.1", [("Host", "x")], is_http_request=True
             )
-            writer.write_record(
+            _write(
+                writer,
                 writer.create_warc_record(
                     page.url, "request", http_headers=request, warc_headers_dict={"WARC-Date": when}
-                )
+                ),
             )
             body = article_html(page) if page.status == 200 else b""
             headers = [("Content-Type", page.content_type), ("Content-Length", str(len(body)))]
             offsets.append(out.tell())
-            writer.write_record(
+            _write(
+                writer,
                 writer.create_warc_record(
                     page.url,
                     "response",
                     payload=io.BytesIO(body),
                     http_headers=StatusAndHeaders(f"{page.status} X", headers, protocol="HTTP/1.1"),
                     warc_headers_dict={"WARC-Date": when},
-                )
+                ),
             )
     return offsets
 
