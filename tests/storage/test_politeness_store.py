@@ -98,7 +98,7 @@ def test_migration_0005_upgrades_a_0004_database_and_downgrades_again(engine: En
             ),
             {"t": NOW},
         )
-    upgrade(engine)
+    upgrade(engine, "0005")
     assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT paywalled FROM articles")).scalar_one() is None
