@@ -464,6 +464,7 @@ FEED_KEYS = (
     "last_error",
     "consecutive_failures",
     "next_fetch_at",
+    "poll_minutes",
     "article_count",
 )
 
@@ -477,7 +478,8 @@ def feeds() -> None:
 @click.option("--db", "database_url", help="Database URL.")
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
 def feeds_list(database_url: str | None, fmt: str) -> None:
-    """Every feed with its health: last status and error, failures, next fetch, articles."""
+    """Every feed with its health: last status and error, failures, next fetch, the interval
+    learned from its publishing (minutes), articles."""
     from storage.repository import list_feeds
 
     with _errors_to_exit(), _engine(database_url) as engine:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -44,6 +44,7 @@ from ingest.model import (
     FetchResult,
     PageCounts,
     ParsedFeed,
+    PollCounts,
     SaveCounts,
     Validators,
 )
@@ -72,7 +73,13 @@ class ArticleStore(Protocol):
 class PipelineConfig:
     max_feed_bytes: int = 10 * 1024 * 1024
     max_page_bytes: int = 5 * 1024 * 1024
-    base_interval: timedelta = timedelta(minutes=15)
+    base_interval: timedelta = schedule.BASE_INTERVAL
+    min_interval: timedelta = schedule.MIN_INTERVAL
+    max_interval: timedelta = schedule.LONGEST_LEARNED
+
+    @property
+    def polling(self) -> schedule.Polling:
+        return schedule.Polling(self.base_interval, self.min_interval, self.max_interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +116,14 @@ class EntriesResult:
     pages: PageCounts = field(default_factory=PageCounts)
     health: HealthCounts = field(default_factory=HealthCounts)
     warnings: tuple[str, ...] = ()
+    read: PollCounts = field(default_factory=PollCounts)  # the entries listed, how many new
 
     def __add__(self, other: EntriesResult) -> EntriesResult:
         return EntriesResult(
-            self.pages + other.pages, self.health + other.health, self.warnings + other.warnings
+            self.pages + other.pages,
+            self.health + other.health,
+            self.warnings + other.warnings,
+            self.read + other.read,
         )
 
 
@@ -192,9 +203,10 @@ async def _run(
     )
     fetched_at = now()
     if response.not_modified:
+        learned = schedule.learn(state.cadence, PollCounts(), fetched_at, config.polling)
         next_fetch = schedule.after_success(
             fetched_at,
-            base=config.base_interval,
+            base=learned.interval,
             cache_control=response.headers.get("cache-control"),
         ).next_fetch_at
         update = FeedUpdate(
@@ -202,6 +214,7 @@ async def _run(
             fetched_at,
             next_fetch,
             validators=_merge_validators(state.validators, response),
+            cadence=learned,
         )
         return _FeedRead(FeedStatus.NOT_MODIFIED, EntriesResult(), update)
     parsed, discovered = await _parse_or_discover(response, fetcher, config, fetched_at)
@@ -223,9 +236,10 @@ async def _run(
     # again in full, so keep the old validators (no 304) until those pages made it in. A page
     # that is gone (404) is not worth refetching the feed for.
     retry_pages = entries.pages.retry_pages > 0 or discovered is not None
+    learned = schedule.learn(state.cadence, entries.read, fetched_at, config.polling)
     next_fetch = schedule.after_success(
         fetched_at,
-        base=config.base_interval,
+        base=learned.interval,
         ttl_minutes=parsed.ttl_minutes,
         cache_control=response.headers.get("cache-control"),
     ).next_fetch_at
@@ -234,6 +248,7 @@ async def _run(
         fetched_at,
         next_fetch,
         validators=state.validators if retry_pages else response.validators,
+        cadence=learned,
     )
     warned = EntriesResult(warnings=tuple(notes)) + entries
     return _FeedRead(FeedStatus.OK, warned, update)
@@ -259,7 +274,10 @@ async def store_entries(
     planned = plan_entries(feed_url, entries)
     known = await asyncio.to_thread(store.known, [w.key_url for w in planned.work])
     todo = [w for w in planned.work if not is_unchanged(w, known)]
-    result = EntriesResult(PageCounts(duplicates=planned.collapsed + len(planned.work) - len(todo)))
+    result = EntriesResult(
+        PageCounts(duplicates=planned.collapsed + len(planned.work) - len(todo)),
+        read=_read_counts(planned.work, known),
+    )
     # Pages are fetched and stored in chunks: memory stays flat on a 10,000-item feed, and a
     # run killed midway keeps what it finished.
     for start in range(0, len(todo), SAVE_EVERY):
@@ -283,6 +301,17 @@ async def store_entries(
             tuple(f.message for f in failures),
         )
     return result
+
+
+def _read_counts(work: Sequence[EntryWork], known: Mapping[str, str | None]) -> PollCounts:
+    """How many entries a read listed, how many were new, and how far apart their dates are."""
+    dates = [w.entry.published_at for w in work if w.entry.published_at is not None]
+    return PollCounts(
+        entries=len(work),
+        new=sum(w.key_url not in known for w in work),
+        dated=len(dates),
+        span=max(dates) - min(dates) if len(dates) >= 2 else None,
+    )
 
 
 LONG_BODY_WORDS = 100
@@ -414,7 +443,7 @@ def _failed(
     failures = state.consecutive_failures + 1
     plan = schedule.after_failure(
         at,
-        base=config.base_interval,
+        base=schedule.backoff_base(config.polling, state.cadence),
         failures=failures,
         retry_after=exc.retry_after if isinstance(exc, RateLimitedError) else None,
         gone=isinstance(exc, PermanentFetchError) and exc.status == 410,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -57,6 +58,12 @@ class FeedRow(Base):
     next_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What adaptive polling learned (ingest.feeds.schedule.learn); all NULL until a good read.
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    entries_per_day: Mapped[float | None] = mapped_column(Float)
+    peak_entries_per_day: Mapped[float | None] = mapped_column(Float)
+    entries_listed: Mapped[int | None] = mapped_column(Integer)
+    rate_learned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ArticleRow(Base):
