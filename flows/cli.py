@@ -286,9 +286,9 @@ def backfill(
     "--interval",
     "interval_minutes",
     type=click.FloatRange(min=0.1),
-    default=15,
+    default=5,
     show_default=True,
-    help="Minutes between scheduled ingests.",
+    help="Minutes between scheduled ingests (each reads only the feeds that are due).",
 )
 @click.option("--cron", help="A cron schedule (UTC) for ingest instead of --interval.")
 @click.option(
