@@ -111,6 +111,7 @@ class Row:
     feeds_fetched: int = 0
     feeds: int = 0
     failed_feeds: int = 0
+    failed_pages: int = 0
     peak_rss_mib: float = 0.0
     cpu_s: float = 0.0
     task_runs: int = 0
@@ -183,7 +184,31 @@ def ingest(
     row.feeds, row.feeds_fetched, row.failed_feeds = feed_counts(database_url)
     states, row.recorded_after_s = recorded(api, flow_run["id"], row.task_runs, watched.ended)
     row.task_states = ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+    row.failed_pages, first_error = failed_pages(api, flow_run["id"])
+    if first_error:
+        row.notes += f"first error: {first_error[:160]}"
     return row
+
+
+def failed_pages(api: str, flow_run_id: str) -> tuple[int, str | None]:
+    """Failed pages summed over the run's ``ingest-feeds`` artifact, and a first error."""
+    with httpx.Client(base_url=api, timeout=60) as client:
+        found = client.post(
+            "/artifacts/filter",
+            json={
+                "artifacts": {
+                    "flow_run_id": {"any_": [flow_run_id]},
+                    "key": {"any_": ["ingest-feeds"]},
+                }
+            },
+        )
+        found.raise_for_status()
+    rows: list[dict[str, Any]] = []
+    for artifact in found.json():
+        data = artifact.get("data")
+        rows += json.loads(data) if isinstance(data, str) else (data or [])
+    errors = [r["error"] for r in rows if r.get("error")]
+    return sum(int(r.get("failed_pages") or 0) for r in rows), errors[0] if errors else None
 
 
 def alone(database_url: str, feeds_file: Path, work: Path, timeout: float) -> tuple[float, float]:
@@ -409,17 +434,18 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             f"Prefect server on {report['prefect_db']} ({settings}); newsflow's defaults.",
             "",
-            "| outlets x articles | db | wall s | flow run s | stored | feeds fetched | articles/s "
+            "| outlets x articles | db | wall s | flow run s | stored | feeds fetched "
+            "| failed pages | articles/s "
             "| peak RSS MiB | task runs | recorded after exit s | pipeline alone s "
             "| Prefect share | load (ingest / alone) | notes |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         for r in report["rows"]:
             share = r["prefect_share"]
             lines.append(
                 f"| {r['network']} | {r['db']} | {_num(r['wall_s'])} | {_num(r['flow_s'])} | "
                 f"{r['articles']:,} of {r['expected']:,} | "
-                f"{r['feeds_fetched']:,} of {r['feeds']:,} "
+                f"{r['feeds_fetched']:,} of {r['feeds']:,} | {r.get('failed_pages', 0)} "
                 f"| {_num(r['rate'], 1)} | {_num(r['peak_rss_mib'])} | {r['task_runs']} "
                 f"({r['task_states']}) | {_num(r['recorded_after_s'], 1)} | {_num(r['alone_s'])} | "
                 f"{'–' if share is None else f'{100 * share:.0f} %'} | {r['load']:.1f} / "
