@@ -5,7 +5,10 @@ Two servers serve the same directory (``{base}`` filled in, feeds and pages with
 
 * ``TimedSiteServer``: newsflow's demo ``SiteServer`` (a ``ThreadingHTTPServer``, ETags);
 * ``FastServer``: a small asyncio server with keep-alive and nothing else, which costs the
-  machine less CPU per page; on 2 cores that CPU is taken from whatever is measured.
+  machine less CPU per page; on 2 cores that CPU is taken from whatever is measured. It can
+  listen on many loopback addresses at once (``hosts``): Linux routes all of 127.0.0.0/8 to
+  the loopback interface, so each address is a host of its own to a client, and ``{base}`` is
+  filled in with the address and port a request came in on.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import resource
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -63,21 +66,38 @@ class TimedSiteServer(SiteServer):
         self.marks.record(request.path)
 
 
-class FastServer:
-    """Serve a directory from an asyncio loop in a thread: GET only, keep-alive, no caching."""
+def loopback_address(n: int) -> str:
+    """The n-th of many hosts: 127.0.1.1 onwards, 250 to a /24, 62,500 to a /16; never
+    127.0.0.x, where the Prefect server and the databases listen."""
+    if not 0 <= n < 250 * 250 * 254:
+        raise ValueError(f"no loopback address number {n}")
+    return f"127.{n // 62_500}.{1 + n // 250 % 250}.{1 + n % 250}"
 
-    def __init__(self, root: Path) -> None:
+
+class FastServer:
+    """Serve a directory from an asyncio loop in a thread: GET only, keep-alive, no caching.
+
+    With ``hosts``, one listening socket per address (each on a port of its own; never
+    0.0.0.0, so nothing is reachable from outside the machine); ``base_urls`` maps each host
+    to its ``http://host:port``.
+    """
+
+    def __init__(self, root: Path, hosts: Iterable[str] = ("127.0.0.1",)) -> None:
         self.root = root.resolve()
+        self.hosts = list(hosts)
         self.marks = RequestMarks()
         self.base_url = ""
+        self.base_urls: dict[str, str] = {}
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="fast-server")
 
     def __enter__(self) -> FastServer:
         self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the fast server did not start")
+        if not self._ready.wait(60 + len(self.hosts) / 100) or len(self.base_urls) != len(
+            self.hosts
+        ):
+            raise RuntimeError("the fast server did not start on every address")
         return self
 
     def __exit__(
@@ -91,15 +111,25 @@ class FastServer:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
-        )
-        self.base_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        servers = []
+        for host in self.hosts:
+            try:
+                server = self._loop.run_until_complete(
+                    asyncio.start_server(self._handle, host, 0, backlog=1024)
+                )
+            except OSError:
+                break  # __enter__ reports the addresses missing
+            servers.append(server)
+            self.base_urls[host] = f"http://{host}:{server.sockets[0].getsockname()[1]}"
+        self.base_url = self.base_urls.get(self.hosts[0], "")
         self._ready.set()
         self._loop.run_forever()
-        server.close()
+        for server in servers:
+            server.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = writer.get_extra_info("sockname")[:2]
+        base_url = f"http://{host}:{port}"
         with contextlib.suppress(ConnectionError, IndexError):
             while line := await reader.readline():
                 target = line.decode("latin-1").split(" ")[1]
@@ -108,17 +138,17 @@ class FastServer:
                     name, _, value = header.decode("latin-1").partition(":")
                     close |= name.strip().lower() == "connection" and "close" in value.lower()
                 self.marks.record(target)
-                writer.write(self._response(target.split("?")[0]))
+                writer.write(self._response(target.split("?")[0], base_url))
                 await writer.drain()
                 if close:
                     break
         writer.close()
 
-    def _response(self, path: str) -> bytes:
+    def _response(self, path: str, base_url: str) -> bytes:
         file = (self.root / path.lstrip("/")).resolve()
         if not file.is_relative_to(self.root) or not file.is_file():
             return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-        body = file.read_bytes().replace(BASE_PLACEHOLDER.encode(), self.base_url.encode())
+        body = file.read_bytes().replace(BASE_PLACEHOLDER.encode(), base_url.encode())
         kind = "application/rss+xml" if file.suffix == ".xml" else "text/html; charset=utf-8"
         head = f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n"
         return head.encode() + body

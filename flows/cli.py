@@ -431,9 +431,9 @@ def _report_warc(run: FlowRun) -> None:
     "--interval",
     "interval_minutes",
     type=click.FloatRange(min=0.1),
-    default=15,
+    default=5,
     show_default=True,
-    help="Minutes between scheduled ingests.",
+    help="Minutes between scheduled ingests (each reads only the feeds that are due).",
 )
 @click.option("--cron", help="A cron schedule (UTC) for ingest instead of --interval.")
 @click.option(
@@ -616,6 +616,7 @@ FEED_KEYS = (
     "last_error",
     "consecutive_failures",
     "next_fetch_at",
+    "poll_minutes",
     "article_count",
     "disallowed",
     "blocked_by",
@@ -631,8 +632,9 @@ def feeds() -> None:
 @click.option("--db", "database_url", help="Database URL.")
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table")
 def feeds_list(database_url: str | None, fmt: str) -> None:
-    """Every feed with its health: last status and error, failures, next fetch, articles,
-    pages robots.txt disallows, and what blocked all of its pages (a bot or consent wall)."""
+    """Every feed with its health: last status and error, failures, next fetch, the interval
+    learned from its publishing (minutes), articles, pages robots.txt disallows, and what
+    blocked all of its pages (a bot or consent wall)."""
     from storage.repository import list_feeds
 
     with _errors_to_exit(), _engine(database_url) as engine:

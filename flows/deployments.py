@@ -1,7 +1,8 @@
 """The deployments newsflow serves: the same names and schedules as ``prefect.yaml``.
 
-``ingest/scheduled`` (every 15 minutes, only the feeds that are due), ``backfill/manual`` (no
-schedule: run it with parameters), ``maintenance/daily`` (03:00 UTC).
+``ingest/scheduled`` (every 5 minutes, only the feeds that are due: each feed's own interval,
+learned between NEWSFLOW_MIN_INTERVAL and NEWSFLOW_MAX_INTERVAL, says when),
+``backfill/manual`` (no schedule: run it with parameters), ``maintenance/daily`` (03:00 UTC).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ MAINTENANCE_CRON = "0 3 * * *"
 
 
 def served_deployments(
-    *, feeds_path: str, database_url: str, interval_minutes: float = 15, cron: str | None = None
+    *, feeds_path: str, database_url: str, interval_minutes: float = 5, cron: str | None = None
 ) -> list[Any]:
     """Runner deployments for ``prefect.serve``; flows read everything else from NEWSFLOW_*."""
     schedule = (

@@ -252,6 +252,7 @@ async def ingest(
             tags=tags,
             only_due=only_due,
             shard=(shard, shards) if shard is not None else None,
+            early=settings.early(),
         )
         holder = new_holder()
         held = acquire_many(engine, [_lease(s.url) for s in plan.fetch], holder)

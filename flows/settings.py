@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest import __version__
@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     #: Task runs an ingest makes at most: one per feed up to this, feeds grouped by site beyond.
     max_tasks: int = Field(100, ge=1, le=10_000)
     fetch_interval_minutes: float = Field(15.0, gt=0, le=1440)
+    #: Minutes: the bounds of each feed's learned polling interval (ingest.feeds.schedule).
+    min_interval: float = Field(5.0, gt=0, le=1440)
+    max_interval: float = Field(60.0, gt=0, le=1440)
     raw_page_retention_days: int = Field(90, ge=0)
     #: Processes that extract pages during an ingest; None: one per core, 0: threads only.
     extract_processes: int | None = Field(None, ge=0, le=256)
@@ -86,6 +89,15 @@ class Settings(BaseSettings):
     def agent(self) -> str:
         """The User-Agent sent: NEWSFLOW_USER_AGENT, else newsflow/<version> (+contact)."""
         return self.user_agent or default_user_agent(self.contact)
+
+    @model_validator(mode="after")
+    def _interval_bounds_in_order(self) -> Settings:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"NEWSFLOW_MIN_INTERVAL ({self.min_interval:g}) is longer than "
+                f"NEWSFLOW_MAX_INTERVAL ({self.max_interval:g})"
+            )
+        return self
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -124,12 +136,21 @@ class Settings(BaseSettings):
             max_feed_bytes=self.max_feed_bytes,
             max_page_bytes=self.max_page_bytes,
             base_interval=timedelta(minutes=self.fetch_interval_minutes),
+            min_interval=timedelta(minutes=self.min_interval),
+            max_interval=timedelta(minutes=self.max_interval),
         )
+
+    def early(self) -> timedelta:
+        """How soon before its time a scheduled run reads a feed: the run nearest it does."""
+        return timedelta(minutes=self.min_interval) / 2
 
 
 def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
-        name = ".".join(str(p) for p in error["loc"]) or "settings"
+        name = ".".join(str(p) for p in error["loc"])
+        if not name:  # a check across settings, which names them itself
+            problems.append(error["msg"].removeprefix("Value error, "))
+            continue
         problems.append(f"NEWSFLOW_{name.upper()}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)

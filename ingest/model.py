@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ingest.dedup.neardup import Fingerprint
@@ -229,6 +229,42 @@ class PagesNote:
 
 
 @dataclass(frozen=True, slots=True)
+class PollCounts:
+    """What one read of a feed document saw of its entries (``ingest.feeds.schedule`` learns
+    the feed's publishing rate from it). A 304 reads no document: all zero."""
+
+    entries: int = 0  # distinct entries in the document
+    new: int = 0  # of those, entries whose article was not stored before
+    dated: int = 0  # entries with a publication date
+    span: timedelta | None = None  # newest minus oldest of those dates (two dates at least)
+
+    @property
+    def seen(self) -> int:
+        """Entries already stored: the overlap with what earlier reads saw."""
+        return self.entries - self.new
+
+    def __add__(self, other: PollCounts) -> PollCounts:
+        spans = [s for s in (self.span, other.span) if s is not None]
+        return PollCounts(
+            self.entries + other.entries,
+            self.new + other.new,
+            self.dated + other.dated,
+            max(spans, default=None),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """What newsflow has learned of how often a feed publishes; kept on the feed between runs."""
+
+    interval: timedelta  # wait after a good fetch, before <ttl>/Cache-Control stretch it
+    entries_per_day: float  # mean rate of new entries, smoothed over about a day
+    peak_per_day: float  # the fastest rate seen lately, forgotten over days
+    listed: int  # entries the feed's document listed when last read
+    learned_at: datetime  # the good fetch it was last learned from
+
+
+@dataclass(frozen=True, slots=True)
 class FeedUpdate:
     """What the feeds table records after one fetch of a feed (``storage`` applies it)."""
 
@@ -239,6 +275,7 @@ class FeedUpdate:
     error: str | None = None
     parked: bool = False
     pages: PagesNote | None = None  # None: the entries were not read (304, failure)
+    cadence: Cadence | None = None  # None: keep what is stored (a failed fetch teaches nothing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,3 +309,4 @@ class FeedState:
     consecutive_failures: int = 0
     next_fetch_at: datetime | None = None
     parked: bool = False
+    cadence: Cadence | None = None  # None: nothing learned yet (never read successfully)

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -49,6 +49,7 @@ from ingest.model import (
     PageCounts,
     PagesNote,
     ParsedFeed,
+    PollCounts,
     SaveCounts,
     Validators,
 )
@@ -77,7 +78,13 @@ class ArticleStore(Protocol):
 class PipelineConfig:
     max_feed_bytes: int = 10 * 1024 * 1024
     max_page_bytes: int = 5 * 1024 * 1024
-    base_interval: timedelta = timedelta(minutes=15)
+    base_interval: timedelta = schedule.BASE_INTERVAL
+    min_interval: timedelta = schedule.MIN_INTERVAL
+    max_interval: timedelta = schedule.LONGEST_LEARNED
+
+    @property
+    def polling(self) -> schedule.Polling:
+        return schedule.Polling(self.base_interval, self.min_interval, self.max_interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,7 @@ class EntriesResult:
     health: HealthCounts = field(default_factory=HealthCounts)
     warnings: tuple[str, ...] = ()
     walls: tuple[str, ...] = ()  # what blocked each blocked page ("Cloudflare challenge"...)
+    read: PollCounts = field(default_factory=PollCounts)  # the entries listed, how many new
 
     def __add__(self, other: EntriesResult) -> EntriesResult:
         return EntriesResult(
@@ -122,6 +130,7 @@ class EntriesResult:
             self.health + other.health,
             self.warnings + other.warnings,
             self.walls + other.walls,
+            self.read + other.read,
         )
 
     @property
@@ -227,9 +236,10 @@ async def _run(
     )
     fetched_at = now()
     if response.not_modified:
+        learned = schedule.learn(state.cadence, PollCounts(), fetched_at, config.polling)
         next_fetch = schedule.after_success(
             fetched_at,
-            base=config.base_interval,
+            base=learned.interval,
             cache_control=response.headers.get("cache-control"),
         ).next_fetch_at
         update = FeedUpdate(
@@ -237,6 +247,7 @@ async def _run(
             fetched_at,
             next_fetch,
             validators=_merge_validators(state.validators, response),
+            cadence=learned,
         )
         return _FeedRead(FeedStatus.NOT_MODIFIED, EntriesResult(), update)
     parsed, discovered = await _parse_or_discover(response, fetcher, config, fetched_at)
@@ -262,9 +273,14 @@ async def _run(
     retry_pages = (
         entries.pages.retry_pages > 0 or entries.pages.deferred > 0 or discovered is not None
     )
+    # A page that failed for a passing reason is retried next run only if the feed is fetched
+    # again in full, so keep the old validators (no 304) until those pages made it in. A page
+    # that is gone (404) is not worth refetching the feed for.
+    retry_pages = entries.pages.retry_pages > 0 or discovered is not None
+    learned = schedule.learn(state.cadence, entries.read, fetched_at, config.polling)
     next_fetch = schedule.after_success(
         fetched_at,
-        base=config.base_interval,
+        base=learned.interval,
         ttl_minutes=parsed.ttl_minutes,
         cache_control=response.headers.get("cache-control"),
     ).next_fetch_at
@@ -274,6 +290,7 @@ async def _run(
         next_fetch,
         validators=state.validators if retry_pages else response.validators,
         pages=entries.note(),
+        cadence=learned,
     )
     warned = EntriesResult(warnings=tuple(notes)) + entries
     return _FeedRead(FeedStatus.OK, warned, update)
@@ -301,7 +318,10 @@ async def store_entries(
     planned = plan_entries(feed_url, entries)
     known = await asyncio.to_thread(store.known, [w.key_url for w in planned.work])
     todo = [w for w in planned.work if not is_unchanged(w, known)]
-    result = EntriesResult(PageCounts(duplicates=planned.collapsed + len(planned.work) - len(todo)))
+    result = EntriesResult(
+        PageCounts(duplicates=planned.collapsed + len(planned.work) - len(todo)),
+        read=_read_counts(planned.work, known),
+    )
     # Pages are fetched and stored in chunks: memory stays flat on a 10,000-item feed, and a
     # run killed midway keeps what it finished.
     for start in range(0, len(todo), SAVE_EVERY):
@@ -344,6 +364,17 @@ def _skip_notes(skipped: Sequence[_PageSkipped]) -> tuple[str, ...]:
             more = f" (and {len(some) - 1} more pages)" if len(some) > 1 else ""
             notes.append(some[0] + more)
     return tuple(notes)
+
+
+def _read_counts(work: Sequence[EntryWork], known: Mapping[str, str | None]) -> PollCounts:
+    """How many entries a read listed, how many were new, and how far apart their dates are."""
+    dates = [w.entry.published_at for w in work if w.entry.published_at is not None]
+    return PollCounts(
+        entries=len(work),
+        new=sum(w.key_url not in known for w in work),
+        dated=len(dates),
+        span=max(dates) - min(dates) if len(dates) >= 2 else None,
+    )
 
 
 LONG_BODY_WORDS = 100
@@ -487,7 +518,7 @@ def _failed(
     failures = state.consecutive_failures + 1
     plan = schedule.after_failure(
         at,
-        base=config.base_interval,
+        base=schedule.backoff_base(config.polling, state.cadence),
         failures=failures,
         retry_after=exc.retry_after if isinstance(exc, RateLimitedError) else None,
         gone=isinstance(exc, PermanentFetchError) and exc.status == 410,

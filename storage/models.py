@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -62,6 +63,12 @@ class FeedRow(Base):
     # What blocked every page requested the last time pages were requested ("Cloudflare
     # challenge (5 pages)"); null when pages got through.
     blocked_by: Mapped[str | None] = mapped_column(Text)
+    # What adaptive polling learned (ingest.feeds.schedule.learn); all NULL until a good read.
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    entries_per_day: Mapped[float | None] = mapped_column(Float)
+    peak_entries_per_day: Mapped[float | None] = mapped_column(Float)
+    entries_listed: Mapped[int | None] = mapped_column(Integer)
+    rate_learned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ArticleRow(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.health import HealthCounts, health_drops
-from ingest.model import FeedResult, FeedUpdate
+from ingest.model import Cadence, FeedResult, FeedUpdate
 from storage.models import FeedHealthRow, FeedRow
 
 #: How many earlier runs a feed's recent health pools.
@@ -27,7 +27,8 @@ def record_outcome(engine: Engine, results: Sequence[FeedResult]) -> dict[str, t
     """Record the fetched feeds among ``results`` in one transaction; return health drops.
 
     For each feed that was fetched (``result.update`` set): its state (validators, next
-    fetch, failures in a row, parked) and this run's extraction health. The drops are the
+    fetch, failures in a row, parked, what adaptive polling learned) and this run's
+    extraction health. The drops are the
     sentences of ``ingest.health.health_drops`` by feed URL, empty when all is well.
     """
     fetched = [r for r in results if r.update is not None]
@@ -84,7 +85,20 @@ def _feed_values(outcome: FeedUpdate) -> dict[str, Any]:
         values["disallowed"] = outcome.pages.disallowed
         if outcome.pages.requested:
             values["blocked_by"] = outcome.pages.blocked_by
+    if outcome.cadence is not None:
+        values |= cadence_values(outcome.cadence)
     return values
+
+
+def cadence_values(cadence: Cadence) -> dict[str, Any]:
+    """The feeds columns that keep what adaptive polling learned (read by ``feed_states``)."""
+    return {
+        "poll_interval_seconds": round(cadence.interval.total_seconds()),
+        "entries_per_day": cadence.entries_per_day,
+        "peak_entries_per_day": cadence.peak_per_day,
+        "entries_listed": cadence.listed,
+        "rate_learned_at": cadence.learned_at,
+    }
 
 
 def _recent_health(session: Session, feed_ids: Collection[int]) -> dict[int, HealthCounts]:

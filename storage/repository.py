@@ -10,7 +10,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -22,7 +22,14 @@ from ingest.dedup.identity import same_outlet
 from ingest.dedup.neardup import Fingerprint, fingerprint
 from ingest.dedup.revisions import describe_changes
 from ingest.errors import ConfigError
-from ingest.model import ArticleRecord, FeedSource, FeedState, SaveCounts, Validators
+from ingest.model import (
+    ArticleRecord,
+    Cadence,
+    FeedSource,
+    FeedState,
+    SaveCounts,
+    Validators,
+)
 from storage.clusters import link_article, lock_clusters
 from storage.db import read_only
 from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow
@@ -109,8 +116,22 @@ def feed_states(engine: Engine, urls: Sequence[str]) -> dict[str, FeedState]:
                     consecutive_failures=row.consecutive_failures,
                     next_fetch_at=row.next_fetch_at,
                     parked=row.parked,
+                    cadence=_cadence(row),
                 )
     return states
+
+
+def _cadence(row: FeedRow) -> Cadence | None:
+    """What adaptive polling learned of the feed, or None before its first good read."""
+    if row.rate_learned_at is None:
+        return None
+    return Cadence(
+        interval=timedelta(seconds=row.poll_interval_seconds or 0),
+        entries_per_day=row.entries_per_day or 0.0,
+        peak_per_day=row.peak_entries_per_day or 0.0,
+        listed=row.entries_listed or 0,
+        learned_at=row.rate_learned_at,
+    )
 
 
 def reset_feed(engine: Engine, url: str) -> bool:
@@ -149,6 +170,14 @@ def list_feeds(engine: Engine) -> list[dict[str, Any]]:
                 "article_count": int(n),
                 "disallowed": feed.disallowed,
                 "blocked_by": feed.blocked_by,
+                "poll_minutes": (
+                    None
+                    if feed.poll_interval_seconds is None
+                    else round(feed.poll_interval_seconds / 60, 1)
+                ),
+                "entries_per_day": (
+                    None if feed.entries_per_day is None else round(feed.entries_per_day, 1)
+                ),
             }
             for feed, n in session.execute(stmt)
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from ingest.errors import ConfigError
@@ -63,13 +63,17 @@ def plan_run(
     tags: Collection[str] | None = None,
     only_due: bool = False,
     shard: tuple[int, int] | None = None,
+    early: timedelta = timedelta(0),
 ) -> RunPlan:
     """Say which of the configured feeds this run fetches.
 
     ``tags`` keeps the feeds carrying any of them; ``shard`` = ``(k, n)`` keeps shard k of n
-    (``ingest.feeds.shards``); ``only_due`` leaves out the feeds whose ``next_fetch_at`` has not
-    come (a scheduled run). A parked feed is never fetched, only listed. Raises ConfigError
-    when no enabled feed matches the tags: that is a mistake, not an empty run.
+    (``ingest.feeds.shards``); ``only_due`` leaves out the feeds whose ``next_fetch_at`` is
+    more than ``early`` away (a scheduled run). ``early`` lets the run nearest a feed's time
+    read it: a feed read 10 s into one run is due 10 s after the same point of a run one
+    interval later, and without slack would wait for the run after. A parked feed is never
+    fetched, only listed. Raises ConfigError when no enabled feed matches the tags: that is a
+    mistake, not an empty run.
     """
     selected = select_feeds(sources, tags)
     if not selected:
@@ -82,7 +86,7 @@ def plan_run(
         state = states.get(source.url)
         if state is not None and state.parked:
             parked.append(source)
-        elif only_due and state and state.next_fetch_at and state.next_fetch_at > now:
+        elif only_due and state and state.next_fetch_at and state.next_fetch_at > now + early:
             not_due.append(source)
         else:
             fetch.append(source)

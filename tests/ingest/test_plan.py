@@ -57,6 +57,24 @@ def urls(sources: tuple[FeedSource, ...]) -> list[str]:
             [],
             id="due-exactly-now-is-fetched",
         ),
+        # A feed read 10 s into the last run is due 10 s after this one starts: the run
+        # nearest its time reads it, not the one after (the flow passes min_interval / 2).
+        pytest.param(
+            {B.url: state(B, next_fetch_at=NOW + timedelta(seconds=150))},
+            {"only_due": True, "early": timedelta(seconds=150)},
+            [A, B, C],
+            [],
+            [],
+            id="due-within-the-early-slack-is-fetched",
+        ),
+        pytest.param(
+            {B.url: state(B, next_fetch_at=NOW + timedelta(seconds=151))},
+            {"only_due": True, "early": timedelta(seconds=150)},
+            [A, C],
+            [],
+            [B],
+            id="due-beyond-the-early-slack-waits",
+        ),
         pytest.param({}, {"tags": ["news"]}, [A, C], [], [], id="tags-select"),
         pytest.param(
             {C.url: state(C, parked=True)},

@@ -1,19 +1,26 @@
-"""ingest/feeds/schedule.py: when a feed is fetched next, and when it is parked
-(tables of cases)."""
+"""ingest/feeds/schedule.py: when a feed is fetched next, when it is parked, and what adaptive
+polling learns from each read (tables of cases)."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.feeds.schedule import (
     MAX_INTERVAL,
     PARK_AFTER,
+    Polling,
     after_failure,
     after_success,
+    backoff_base,
     cache_max_age,
+    learn,
 )
+from ingest.model import Cadence, PollCounts
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 BASE = timedelta(minutes=15)
@@ -109,3 +116,174 @@ def test_backoff_sequence_reaches_the_cap_and_stays() -> None:
         15, 30, 60, 120, 240, 480, 960, 1440, 1440, 1440, 1440, 1440,
     ]  # fmt: skip
     assert waits == sorted(waits)
+
+
+# -- adaptive polling: learn() -----------------------------------------------------------------
+
+POLLING = Polling()  # base 15 min, min 5 min, max 60 min, mean over a day, peak over a week
+HOUR = 60 * MINUTE
+
+
+def cadence(mean: float, peak: float, listed: int, interval: timedelta = BASE) -> Cadence:
+    """What was learned before, at NOW."""
+    return Cadence(interval, mean, peak, listed, NOW)
+
+
+def read(
+    entries: int = 0, new: int = 0, dated: int = 0, span: timedelta | None = None
+) -> PollCounts:
+    return PollCounts(entries, new, dated, span)
+
+
+@pytest.mark.parametrize(
+    ("counts", "wait", "rate"),
+    [
+        # Dates 50 min apart across 10 entries: 259 a day; half the list turns over in 28 min,
+        # and one entry per read would be 5.6 min, but the base is the floor for that alone.
+        pytest.param(read(10, 10, 10, 50 * MINUTE), BASE, 9 / (50 / 1440), id="dates-spread"),
+        # 4 entries within 3 minutes: capped at one per min_interval (288 a day); half the
+        # list (2 entries) turns over in 10 min, which is sooner than the base.
+        pytest.param(read(4, 4, 4, 3 * MINUTE), 10 * MINUTE, 288.0, id="short-fast-list"),
+        pytest.param(read(10, 10, 10, 9 * 24 * HOUR), HOUR, 1.0, id="dates-a-day-apart-max"),
+        pytest.param(read(10, 10, 0), BASE, 96.0, id="no-dates-one-per-base"),
+        pytest.param(read(10, 10, 1), BASE, 96.0, id="one-date-is-no-spread"),
+        pytest.param(read(10, 10, 10, timedelta(0)), BASE, 96.0, id="all-dates-equal"),
+        pytest.param(read(), BASE, 96.0, id="empty-feed"),
+    ],
+)
+def test_first_read_guesses_from_the_dates(
+    counts: PollCounts, wait: timedelta, rate: float
+) -> None:
+    learned = learn(None, counts, NOW, POLLING)
+    assert learned.interval == pytest.approx(wait, abs=SECOND)
+    assert learned.entries_per_day == pytest.approx(rate)
+    assert learned.peak_per_day == pytest.approx(rate)
+    assert (learned.listed, learned.learned_at) == (counts.entries, NOW)
+
+
+@pytest.mark.parametrize(
+    ("before", "elapsed", "counts", "wait"),
+    [
+        # Nothing new 15 min after: the mean falls by 1 - e^(-15 min / 1 day), so the wait
+        # grows a little past the base; the feed is read less and less often.
+        pytest.param(
+            cadence(96, 96, 10), BASE, read(), 15.157 * MINUTE, id="nothing-new-lengthens"
+        ),
+        pytest.param(cadence(2, 2, 10, HOUR), HOUR, read(), HOUR, id="quiet-feed-at-max"),
+        # 12 of 20 new after an hour: fewer than half seen, so back to the base at once.
+        pytest.param(cadence(10, 10, 20, HOUR), HOUR, read(20, 12), BASE, id="mostly-new-to-base"),
+        # 10 of 20 new: half seen is enough; the peak (9 an hour) lets half the list wait 67 min.
+        pytest.param(cadence(10, 10, 20, HOUR), HOUR, read(20, 10), HOUR, id="half-seen-no-reset"),
+        # One a minute, 10 listed: half the list turns over in 5 min: read at min_interval.
+        pytest.param(
+            cadence(1440, 1440, 10, 5 * MINUTE),
+            5 * MINUTE,
+            read(10, 5),
+            5 * MINUTE,
+            id="fast-short-list-min",
+        ),
+        # One a minute, 50 listed: 25 entries take 25 min; the base is read often enough.
+        pytest.param(cadence(1440, 1440, 50), BASE, read(50, 15), BASE, id="fast-long-list-base"),
+        # A 304 lists what the last document did: 20 entries at a peak of 1440 a day, 10 min.
+        pytest.param(
+            cadence(100, 1440, 20), 10 * MINUTE, read(), 10.01 * MINUTE, id="304-keeps-list"
+        ),
+        # A day after a burst of one entry every 2 min, the peak is 720 * e^(-1/7): 23 min.
+        pytest.param(
+            cadence(20, 720, 20), 24 * HOUR, read(), 23.07 * MINUTE, id="burst-remembered"
+        ),
+        # A manual run 10 s after: the 2 new entries count over min_interval, not 10 s
+        # (over 10 s, 1 entry would be a peak of 8,640 a day and pin the feed at 5 min).
+        pytest.param(
+            cadence(24, 24, 10, HOUR),
+            10 * SECOND,
+            read(10, 2),
+            25 * MINUTE,
+            id="rerun-seconds-later",
+        ),
+    ],
+)
+def test_learned_interval(
+    before: Cadence, elapsed: timedelta, counts: PollCounts, wait: timedelta
+) -> None:
+    learned = learn(before, counts, NOW + elapsed, POLLING)
+    assert learned.interval == pytest.approx(wait, abs=SECOND)
+    assert learned.learned_at == NOW + elapsed
+
+
+@pytest.mark.parametrize(
+    "elapsed",
+    [pytest.param(timedelta(0), id="same-instant"), pytest.param(-MINUTE, id="clock-back")],
+)
+def test_no_time_passed_learns_nothing(elapsed: timedelta) -> None:
+    before = cadence(24, 100, 10)
+    assert learn(before, read(10, 10), NOW + elapsed, POLLING) is before
+
+
+def test_rates_follow_the_reads() -> None:
+    """The mean moves by 1 - e^(-elapsed / memory) toward what the read saw; the peak keeps
+    the faster of what it saw (less one entry) and its decayed self; the list is the read's."""
+    before = cadence(mean=24, peak=30, listed=10)
+    learned = learn(before, read(12, 6), NOW + HOUR, POLLING)
+    weight = 1 - math.exp(-1 / 24)
+    assert learned.entries_per_day == pytest.approx(24 + weight * (6 * 24 - 24))
+    assert learned.peak_per_day == pytest.approx(5 * 24)
+    assert learned.listed == 12
+    quiet = learn(before, read(12, 0), NOW + HOUR, POLLING)
+    assert quiet.peak_per_day == pytest.approx(30 * math.exp(-1 / (24 * 7)))
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [
+        pytest.param(10 * MINUTE, 5 * MINUTE, id="min-above-max"),
+        pytest.param(timedelta(0), HOUR, id="zero-min"),
+        pytest.param(5 * MINUTE, MAX_INTERVAL + SECOND, id="max-beyond-a-day"),
+    ],
+)
+def test_polling_bounds_are_checked(low: timedelta, high: timedelta) -> None:
+    with pytest.raises(ValueError, match="min_interval"):
+        Polling(min_interval=low, max_interval=high)
+
+
+@pytest.mark.parametrize(
+    ("learned", "base"),
+    [
+        pytest.param(None, BASE, id="nothing-learned"),
+        pytest.param(cadence(1, 1, 10, HOUR), HOUR, id="learned-longer"),
+        pytest.param(cadence(1440, 1440, 10, 5 * MINUTE), BASE, id="learned-shorter-than-base"),
+    ],
+)
+def test_failures_back_off_from_the_longer_interval(
+    learned: Cadence | None, base: timedelta
+) -> None:
+    assert backoff_base(POLLING, learned) == base
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mean=st.floats(0, 1e7),
+    peak=st.floats(0, 1e7),
+    listed=st.integers(0, 10_000),
+    entries=st.integers(0, 10_000),
+    new_share=st.floats(0, 1),
+    elapsed_s=st.integers(1, 400 * 86400),
+    low=st.integers(1, 1440),
+    span=st.integers(1, 86400 * 400),
+)
+def test_learned_interval_is_always_within_the_bounds(
+    mean: float,
+    peak: float,
+    listed: int,
+    entries: int,
+    new_share: float,
+    elapsed_s: int,
+    low: int,
+    span: int,
+) -> None:
+    polling = Polling(min_interval=timedelta(minutes=low), max_interval=timedelta(minutes=1440))
+    counts = read(entries, round(entries * new_share), entries, timedelta(seconds=span))
+    for before in (None, Cadence(BASE, mean, peak, listed, NOW)):
+        learned = learn(before, counts, NOW + timedelta(seconds=elapsed_s), polling)
+        assert polling.min_interval <= learned.interval <= polling.max_interval
+        assert learned.entries_per_day >= 0 and learned.peak_per_day >= 0

@@ -14,6 +14,7 @@ from ingest.health import HealthCounts
 from ingest.model import (
     Article,
     ArticleRecord,
+    Cadence,
     FeedResult,
     FeedSource,
     FeedStatus,
@@ -180,6 +181,24 @@ def test_feed_health_is_recorded_and_reset(store: SqlStore) -> None:
     state = feed_states(engine, [FEED_A])[FEED_A]
     assert (state.consecutive_failures, state.validators.etag) == (0, '"v1"')
     assert not reset_feed(engine, "https://unknown.example/rss")
+
+
+def test_what_adaptive_polling_learned_reads_back_equal(store: SqlStore) -> None:
+    """record_outcome keeps a good read's cadence; a failed read leaves it as it was."""
+    engine = store.engine
+    assert feed_states(engine, [FEED_A])[FEED_A].cadence is None  # never read
+    learned = Cadence(timedelta(minutes=37), 38.9, 412.25, 20, T0)
+    ok = FeedUpdate(FeedStatus.OK, T0, T0 + learned.interval, cadence=learned)
+    record_feed(engine, FEED_A, ok)
+    assert feed_states(engine, [FEED_A])[FEED_A].cadence == learned
+    assert feed_states(engine, [FEED_B])[FEED_B].cadence is None  # only the feed read
+    failed = FeedUpdate(FeedStatus.FAILED, T0 + timedelta(hours=1), T0, error="timed out")
+    record_feed(engine, FEED_A, failed)
+    assert feed_states(engine, [FEED_A])[FEED_A].cadence == learned
+    [row] = [r for r in list_feeds(engine) if r["url"] == FEED_A]
+    assert (row["poll_minutes"], row["entries_per_day"]) == (37.0, 38.9)
+    [unread] = [r for r in list_feeds(engine) if r["url"] == FEED_B]
+    assert (unread["poll_minutes"], unread["entries_per_day"]) == (None, None)
 
 
 def test_extraction_health_drops_against_recent_runs(store: SqlStore) -> None:
