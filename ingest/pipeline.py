@@ -273,10 +273,6 @@ async def _run(
     retry_pages = (
         entries.pages.retry_pages > 0 or entries.pages.deferred > 0 or discovered is not None
     )
-    # A page that failed for a passing reason is retried next run only if the feed is fetched
-    # again in full, so keep the old validators (no 304) until those pages made it in. A page
-    # that is gone (404) is not worth refetching the feed for.
-    retry_pages = entries.pages.retry_pages > 0 or discovered is not None
     learned = schedule.learn(state.cadence, entries.read, fetched_at, config.polling)
     next_fetch = schedule.after_success(
         fetched_at,
