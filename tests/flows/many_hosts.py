@@ -75,21 +75,30 @@ class ManyHosts:
         self._ready.set()
         if self._error is None:
             self._loop.run_forever()
+        # Shut down in the loop's own thread, then close it: an event loop left for the
+        # garbage collector warns in whichever test happens to run next.
         for server in servers:
             server.close()
+        handlers = asyncio.all_tasks(self._loop)
+        for task in handlers:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*handlers, return_exceptions=True))
+        self._loop.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host, port = writer.get_extra_info("sockname")[:2]
-        with contextlib.suppress(ConnectionError, IndexError, ValueError):
-            while line := await reader.readline():
-                path = line.decode("latin-1").split(" ")[1].split("?")[0]
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
-                with self._lock:
-                    self.requests[(host, path)] += 1
-                writer.write(_response(host, port, path, self._index.get(host, 0)))
-                await writer.drain()
-        writer.close()
+        try:
+            with contextlib.suppress(ConnectionError, IndexError, ValueError):
+                while line := await reader.readline():
+                    path = line.decode("latin-1").split(" ")[1].split("?")[0]
+                    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                        pass
+                    with self._lock:
+                        self.requests[(host, path)] += 1
+                    writer.write(_response(host, port, path, self._index.get(host, 0)))
+                    await writer.drain()
+        finally:
+            writer.close()
 
 
 def _response(host: str, port: int, path: str, index: int) -> bytes:
