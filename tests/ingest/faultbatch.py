@@ -1,7 +1,7 @@
 """Run a batch of feeds through ``process_feed`` in a fresh process; print the outcomes as JSON.
 
 ``tests/ingest/test_faults.py`` starts this as a child so the batch's peak memory is its own
-(``ru_maxrss`` of a fresh process, not of a pytest session that has run other tests), while
+(``VmHWM`` of a fresh process, not of a pytest session that has run other tests), while
 the fault server keeps its pace in the parent. An address-space limit stops a regression
 (an entity expanded, a bomb decoded) before it takes the machine's memory.
 
@@ -70,6 +70,15 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+def peak_rss_bytes() -> int:
+    """This process's own high-water RSS. Not ``getrusage``: on Linux its ``ru_maxrss`` keeps
+    the forking parent's peak across ``exec``, so a child of a large pytest session reported
+    the session's 800 MiB as its own."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
 async def run(database_url: str, urls: list[str]) -> dict[str, Any]:
     engine = make_engine(database_url)
     ensure_schema(engine)
@@ -90,7 +99,7 @@ async def run(database_url: str, urls: list[str]) -> dict[str, Any]:
     engine.dispose()
     return {
         "seconds": elapsed,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": peak_rss_bytes(),
         "outcomes": [_flat(outcome) for outcome in outcomes],
     }
 
