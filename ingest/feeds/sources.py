@@ -8,7 +8,7 @@ feeds.toml holds only ``[[feeds]]`` tables::
     tags = ["world", "politics"]               # optional
     enabled = false                            # optional, default true
     obey_robots = false                        # optional, default true: only for sites you
-                                               # own or may crawl (README "Politeness")
+                                               # own or may crawl (docs/politeness.md)
 
 Every mistake raises ``ConfigError`` naming the file, the line and the reason, because the
 person reading it has the file open in an editor.

@@ -59,7 +59,7 @@ DEFAULT_PAUSE = 60.0
 
 @dataclass(frozen=True, slots=True)
 class PolitenessConfig:
-    """How polite to be (README "Politeness"; the ``NEWSFLOW_*`` settings)."""
+    """How polite to be (docs/politeness.md; the ``NEWSFLOW_*`` settings)."""
 
     obey_robots: bool = True  # NEWSFLOW_OBEY_ROBOTS
     host_delay: float = 0.0  # NEWSFLOW_HOST_DELAY: floor of the gap for every host
