@@ -55,7 +55,7 @@ TOTAL_TIMEOUT = HTTP.total_timeout
 # check and far above what a fault costs, so a regression (an entity expanded, a bomb decoded)
 # is what trips it.
 BATCH_SECONDS = 90.0
-BATCH_PEAK_RSS = 768 * MiB
+BATCH_PEAK_RSS = 512 * MiB
 # A fault detected while fetching ends by the total deadline, whatever else is running.
 FETCH_FAULT_SECONDS = TOTAL_TIMEOUT + 3.0
 
