@@ -31,7 +31,8 @@ from flows.backfill_warc import (
     publish_warc,
     run_warc_backfill,
 )
-from flows.run_states import failure_note, run_state
+from flows.columns import BACKFILL_COLUMNS
+from flows.run_states import rows_state
 from flows.settings import Settings
 from ingest.backfill.archive import walk_archive
 from ingest.backfill.days import DayRange, check_source, day_range, entries_by_day, sitemap_entries
@@ -149,17 +150,7 @@ async def backfill_day(
             logger.warning("%s %s: %s", day, feed_url, warning)
         total += done
     pages = total.pages
-    logger.info(
-        "%s: %d new, %d updated, %d duplicates, %d failed pages, %d disallowed by robots.txt, "
-        "%d left for the next run",
-        day,
-        pages.new,
-        pages.updated,
-        pages.duplicates,
-        pages.failed_pages,
-        pages.disallowed,
-        pages.deferred,
-    )
+    logger.info("%s: %s", day, pages.summary())
     row = {
         "day": day.isoformat(),
         "feeds": len(work),
@@ -262,13 +253,7 @@ async def backfill(
     finally:
         engine.dispose()
     await _publish(days, how, rows, skipped=len(days.days()) - len(rows))
-    failed = [r for r in rows if r.get("status") == "failed"]
-    return run_state(
-        "day",
-        len(rows),
-        [failure_note(r["day"], r.get("error")) for r in failed],
-        data=rows,
-    )
+    return rows_state("day", rows)
 
 
 async def _warc_backfill(
@@ -297,13 +282,7 @@ async def _warc_backfill(
     finally:
         engine.dispose()
     await publish_warc(plan, rows, done_before)
-    failed = [r for r in rows if r.get("status") == "failed"]
-    return run_state(
-        "file",
-        len(rows),
-        [failure_note(r["file"], r.get("error")) for r in failed],
-        data=rows,
-    )
+    return rows_state("file", rows)
 
 
 async def _run_days(
@@ -391,18 +370,7 @@ async def _day(
 
 
 async def _publish(days: DayRange, how: str, rows: list[dict[str, Any]], skipped: int) -> None:
-    columns = (
-        "day",
-        "status",
-        "feeds",
-        "pages",
-        "new",
-        "updated",
-        "duplicates",
-        "failed_pages",
-        "disallowed",
-    )
-    table = [{c: r.get(c) for c in (*columns, "error")} for r in rows]
+    table = [{c: r.get(c) for c in (*BACKFILL_COLUMNS, "error")} for r in rows]
     if table:
         await acreate_table_artifact(
             table=table, key="backfill-days", description=f"backfill {days.label()} ({how})"

@@ -23,6 +23,7 @@ from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
+from flows.columns import WARC_COLUMNS
 from flows.settings import Settings
 from ingest.backfill.ccnews import ccnews_files
 from ingest.backfill.days import DayRange
@@ -46,19 +47,6 @@ from storage.repository import SqlStore
 from storage.warc_files import file_progress, record_progress, start_file
 
 WARC_SOURCES = ("ccnews", "warc")
-WARC_COLUMNS = (
-    "file",
-    "status",
-    "records",
-    "kept",
-    "stored",
-    "duplicates",
-    "out_of_range",
-    "failed_pages",
-    "mb",
-    "mb_per_s",
-    "seconds",
-)
 #: How long the reading thread waits for one chunk of a remote file before giving up.
 CHUNK_WAIT_SECONDS = 600.0
 

@@ -20,6 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from flows.columns import BACKFILL_COLUMNS, WARC_TABLE_COLUMNS
 from flows.output import render_table, write_csv, write_jsonl
 from flows.settings import Settings
 from ingest.errors import ConfigError, IngestError
@@ -224,19 +225,6 @@ def run_ingest(
 # --- backfill / serve -------------------------------------------------------------------------
 
 
-BACKFILL_COLUMNS = (
-    "day",
-    "status",
-    "feeds",
-    "pages",
-    "new",
-    "updated",
-    "duplicates",
-    "failed_pages",
-    "disallowed",
-)
-
-
 @main.command()
 @click.option("--since", required=True, help="First day (YYYY-MM-DD, UTC), inclusive.")
 @click.option("--until", required=True, help="Last day (YYYY-MM-DD, UTC), inclusive.")
@@ -332,20 +320,6 @@ def backfill(
 
     if run.failed or run.state_name == PARTIAL:  # a failed day: run the same backfill again
         _fail(run.message)
-
-
-WARC_TABLE_COLUMNS = (
-    "file",
-    "status",
-    "records",
-    "kept",
-    "stored",
-    "duplicates",
-    "out_of_range",
-    "failed_pages",
-    "mb",
-    "mb_per_s",
-)
 
 
 class _WarcProgressDisplay:

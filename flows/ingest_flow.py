@@ -169,44 +169,30 @@ def _report(
             payload={"feed": url, "problem": drop},
         )
     if not result.failed:
-        pages = result.pages
-        logger.info(
-            "%s: %s, %d new, %d updated, %d duplicates, %d failed pages, %d disallowed by "
-            "robots.txt, %d left for the next run",
-            url,
-            result.status.value,
-            pages.new,
-            pages.updated,
-            pages.duplicates,
-            pages.failed_pages,
-            pages.disallowed,
-            pages.deferred,
-        )
+        logger.info("%s: %s, %s", url, result.status.value, result.pages.summary())
         if result.blocked_by:
             logger.warning("%s: every page was blocked by %s", url, result.blocked_by)
         return
     logger.warning("%s failed: %s", url, result.error)
+    _feed_event("newsflow.feed.failed", result, error_class=result.error_kind)
+    if result.update is not None and result.update.parked:
+        logger.warning("%s is parked: run `newsflow feeds reset %s` once it is fixed", url, url)
+        _feed_event("newsflow.feed.parked", result)
+
+
+def _feed_event(name: str, result: FeedResult, **extra: str | None) -> None:
+    """Emit ``name`` about the feed of ``result``: its URL, error and failures in a row."""
+    url = result.feed_url
     emit_event(
-        event="newsflow.feed.failed",
+        event=name,
         resource={"prefect.resource.id": f"newsflow.feed.{url}", "prefect.resource.name": url},
         payload={
             "feed": url,
-            "error_class": result.error_kind,
+            **extra,
             "message": result.error,
             "consecutive_failures": result.failures_in_a_row,
         },
     )
-    if result.update is not None and result.update.parked:
-        logger.warning("%s is parked: run `newsflow feeds reset %s` once it is fixed", url, url)
-        emit_event(
-            event="newsflow.feed.parked",
-            resource={"prefect.resource.id": f"newsflow.feed.{url}", "prefect.resource.name": url},
-            payload={
-                "feed": url,
-                "message": result.error,
-                "consecutive_failures": result.failures_in_a_row,
-            },
-        )
 
 
 def run_name() -> str:

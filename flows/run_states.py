@@ -79,6 +79,15 @@ def quiet_empty_tracebacks() -> None:
 quiet_empty_tracebacks()
 
 
+def rows_state(noun: str, rows: list[dict[str, Any]]) -> State[Any]:
+    """The state of a run whose units are table rows (a backfill's days or files): a row
+    whose ``status`` is ``failed`` is a failed unit, named by its ``noun`` column."""
+    failed = [r for r in rows if r.get("status") == "failed"]
+    return run_state(
+        noun, len(rows), [failure_note(r[noun], r.get("error")) for r in failed], data=rows
+    )
+
+
 def failure_note(what: str, error: str | None) -> str:
     """``what (error)`` with the error's own parentheses dropped: ``a/rss (not found 404)``."""
     reason = re.sub(r"[()]", "", error or "failed").strip()

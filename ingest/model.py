@@ -203,6 +203,14 @@ class PageCounts:
         """These counts plus what the store did with a batch."""
         return self + PageCounts(counts.new, counts.updated, counts.duplicates)
 
+    def summary(self) -> str:
+        """The counts as a log line says them: ``3 new, 0 updated, ...``."""
+        return (
+            f"{self.new} new, {self.updated} updated, {self.duplicates} duplicates, "
+            f"{self.failed_pages} failed pages, {self.disallowed} disallowed by robots.txt, "
+            f"{self.deferred} left for the next run"
+        )
+
 
 class FeedStatus(StrEnum):
     """How one feed's turn in a run ended; the first three are also ``feeds.last_status``."""
