@@ -12,7 +12,6 @@ import gzip
 import json
 import logging
 import re
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -106,13 +105,11 @@ def test_bad_gzip_is_a_parse_error(body: bytes, message: str) -> None:
         parse_sitemap(body, url="https://a.example/s.xml.gz", now=NOW)
 
 
-def test_large_sitemap_is_read_quickly_and_capped(caplog: pytest.LogCaptureFixture) -> None:
+def test_large_sitemap_is_capped(caplog: pytest.LogCaptureFixture) -> None:
     entry = "<url><loc>https://a.example/{0}</loc><lastmod>2021-09-15</lastmod></url>"
     items = "".join(entry.format(i) for i in range(MAX_ENTRIES + 5))
     body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</urlset>'
-    started = time.perf_counter()
     sitemap = parse_sitemap(body.encode(), url="https://a.example/s.xml", now=NOW)
-    assert time.perf_counter() - started < 5
     assert len(sitemap.urls) == MAX_ENTRIES
     assert sitemap.urls[-1].url == f"https://a.example/{MAX_ENTRIES - 1}"
     assert "read no further" in caplog.text
