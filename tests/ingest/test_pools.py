@@ -9,6 +9,7 @@ connections does, so the interleaving that broke happens every time.
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import httpx
 from hypothesis import given, settings
@@ -77,3 +78,18 @@ def test_concurrent_fetches_never_lose_or_close_a_busy_pool(
 
     made = asyncio.run(run())
     assert sum(not p.closed for p in made) <= max_pools
+
+
+def test_every_host_pool_verifies_with_one_shared_tls_context() -> None:
+    """Loading the CA bundle for each new host cost ~45 ms of the event loop (issue #17)."""
+    pools = HostPools(2)
+    hosts = ("a.example", "b.example", "c.example")
+    transports = [pools.acquire(host) for host in hosts]
+    try:
+        shared = pools.tls_context()
+        # httpcore keeps the context it connects with on the connection pool.
+        assert all(t._pool._ssl_context is shared for t in transports)  # type: ignore[attr-defined]
+        # Sharing the bundle does not share trust: each connection checks its own host name.
+        assert shared.check_hostname and shared.verify_mode == ssl.CERT_REQUIRED
+    finally:
+        asyncio.run(pools.aclose())
