@@ -82,8 +82,14 @@ class FastServer:
     to its ``http://host:port``.
     """
 
-    def __init__(self, root: Path, hosts: Iterable[str] = ("127.0.0.1",)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        hosts: Iterable[str] = ("127.0.0.1",),
+        html_type: str = "text/html; charset=utf-8",
+    ) -> None:
         self.root = root.resolve()
+        self.html_type = html_type
         self.hosts = list(hosts)
         self.marks = RequestMarks()
         self.base_url = ""
@@ -149,7 +155,7 @@ class FastServer:
         if not file.is_relative_to(self.root) or not file.is_file():
             return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
         body = file.read_bytes().replace(BASE_PLACEHOLDER.encode(), base_url.encode())
-        kind = "application/rss+xml" if file.suffix == ".xml" else "text/html; charset=utf-8"
+        kind = "application/rss+xml" if file.suffix == ".xml" else self.html_type
         head = f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n"
         return head.encode() + body
 
@@ -157,9 +163,12 @@ class FastServer:
 Server = TimedSiteServer | FastServer
 
 
-def make_server(kind: str, root: Path) -> Server:
-    """``fast`` or ``site``; enter the result to serve."""
-    return FastServer(root) if kind == "fast" else TimedSiteServer(root)
+def make_server(kind: str, root: Path, *, charset: bool = True) -> Server:
+    """``fast`` or ``site``; enter the result to serve. Without ``charset`` pages are served
+    as bare ``text/html`` (the fast server only: the demo server decides that per path)."""
+    if kind == "fast":
+        return FastServer(root, html_type="text/html; charset=utf-8" if charset else "text/html")
+    return TimedSiteServer(root)
 
 
 @dataclass
