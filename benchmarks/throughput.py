@@ -162,10 +162,13 @@ class Context:
     network: str = "synthetic"
 
 
-def run_worker(ctx: Context, name: str, worker_args: list[str], env: dict[str, str]) -> Run:
-    """Run a ``throughput_workers.py`` command; the rate is over the worker's own clock."""
+def run_worker(
+    ctx: Context, name: str, worker_args: list[str], env: dict[str, str], workers: Path = WORKERS
+) -> Run:
+    """Run a ``throughput_workers.py`` command; the rate is over the worker's own clock.
+    ``workers``: another tree's copy, which imports that tree's newsflow."""
     ctx.server.marks.reset()
-    argv = [sys.executable, str(WORKERS), *worker_args]
+    argv = [sys.executable, str(workers), *worker_args]
     label = f"{ctx.size}-{name.split(':')[0].replace(' ', '-')}-{time.monotonic_ns()}"
     watched = run_watched(argv, env, ctx.work, label, ctx.timeout)
     answer = json.loads(watched.stdout.read_text().strip().splitlines()[-1])
@@ -487,6 +490,19 @@ def measure_size(
                     lambda c, n: run_worker(c, n, direct, direct_env),
                 )
             )
+        for k, tree in enumerate(args.compare_tree or []):
+            # The same pipeline from another checkout (say, the commit before a change), in
+            # the same run: a change's before and after, beside the peer.
+            other_db = f"sqlite:///{work / f'direct-{network}-{spec.articles}-tree{k}.db'}"
+            other = ["pipeline", str(ctx.feeds_file), other_db]
+            workers = Path(tree).resolve() / "benchmarks" / "throughput_workers.py"
+            measures.append(
+                (
+                    f"pipeline without Prefect, SQLite, {Path(tree).name}",
+                    ctx,
+                    lambda c, n, o=other, w=workers: run_worker(c, n, o, direct_env, w),
+                )
+            )
         measures.append((NEWSFLOW_SQLITE, ctx, lambda c, n: run_newsflow(c, n, newsflow_db)))
         for name, context, measure in measures:
             runs.append(attempt(context, name, measure))
@@ -545,8 +561,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     report["sizes"].append(facts)
                     if network == "synthetic":
                         sample = sample or size_sample
-        timings = extraction_timings(Path(args.corpora), sample, args.extract_repeats)
-        report["extraction"] = [asdict(t) for t in timings]
+        if not args.no_extraction:
+            timings = extraction_timings(Path(args.corpora), sample, args.extract_repeats)
+            report["extraction"] = [asdict(t) for t in timings]
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
@@ -761,6 +778,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="server for a temporary database")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-direct", action="store_true", help="skip the run without Prefect")
+    parser.add_argument(
+        "--compare-tree",
+        nargs="+",
+        metavar="DIR",
+        help="also run the pipeline without Prefect from these checkouts (before a change)",
+    )
+    parser.add_argument("--no-extraction", action="store_true", help="skip the per-page timings")
     parser.add_argument("--server", choices=["fast", "site"], default="fast")
     parser.add_argument(
         "--network", choices=NETWORKS, nargs="+", default=list(NETWORKS), help="default: both"
