@@ -3,15 +3,24 @@
     .venv/bin/python benchmarks/throughput.py                          # 1,000 and 10,000 articles
     .venv/bin/python benchmarks/throughput.py --articles 1000 --feeds 20 --json out.json
     .venv/bin/python benchmarks/throughput.py --no-postgres --server site
+    .venv/bin/python benchmarks/throughput.py --articles 1000 --network real
     .venv/bin/python benchmarks/throughput.py profile --articles 1000 --out /tmp/ingest.prof
 
-For each size, one run writes a synthetic news site (``synthetic_site.py``: K feeds x M pages
-of 50-150 KB, ~10 % syndicated copies), serves it on loopback (``loopback.py``) and measures,
-each in a fresh process (``throughput_workers.py``, the ``newsflow`` command):
+Two networks (``--network``, both by default). For each size and network, one run writes a
+news site, serves it on loopback (``loopback.py``) and measures, each in a fresh process
+(``throughput_workers.py``, the ``newsflow`` command). ``synthetic``: generated pages
+(``synthetic_site.py``: K feeds x M pages of 50-150 KB, ~10 % syndicated copies). ``real``:
+real publisher pages, the public corpora's (``corpus_site.py``: ScrapingHub's and
+trafilatura's evaluation pages, served as bare ``text/html``; at most about 1,200 pages, so a
+larger size is skipped on this network). The runs:
 
 * the floor: the feeds and every page through one ``httpx.AsyncClient`` at newsflow's
   concurrency (16), each page parsed with ``lxml.html.fromstring``, nothing stored; best of
   ``--floor-repeats``. Also download only, and the same floor against the other server;
+* the peer: the script a user would write instead of newsflow (issue #16; ``peer`` in
+  ``throughput_workers.py``): httpx, feedparser, trafilatura's ``bare_extraction`` in a
+  process per core, ``sqlite3`` ``INSERT OR IGNORE``; with the same connection limits as
+  newsflow in the same run (16, and 16 per host);
 * the pipeline without Prefect (``process_feed`` for every feed, SQLite), to tell Prefect's
   share from the pipeline's;
 * ``newsflow ingest --feeds F --db URL`` into SQLite and into a temporary Postgres database,
@@ -23,13 +32,14 @@ each in a fresh process (``throughput_workers.py``, the ``newsflow`` command):
   trafilatura (and a bare lxml parse), in this process: interleaved page by page, each page's
   time the fastest of ``--extract-repeats`` calls.
 
-Definitions. The site server timestamps each request. Start-up = process start -> first
-request. Steady-state rate = articles stored / (first request -> the flow run's end as Prefect
-recorded it; for the workers, their own clock). Shut-down = flow end -> process exit. Peak
-RSS = the largest sum of VmRSS over the process tree, sampled every 50 ms; maxrss = the
-kernel's peak for the largest single process. CPU = user + system of the process tree; the
-site server's CPU is this process's meanwhile. The machine may be shared: the load average at
-the start of each run is shown.
+Definitions. The peer's and the floor's rates are over their own clock, from their first
+request to their last commit (the floor: last page). The site server timestamps each
+request. Start-up = process start -> first request. Steady-state rate = articles stored /
+(first request -> the flow run's end as Prefect recorded it; for the workers, their own
+clock). Shut-down = flow end -> process exit. Peak RSS = the largest sum of VmRSS over the
+process tree, sampled every 50 ms; maxrss = the kernel's peak for the largest single
+process. CPU = user + system of the process tree; the site server's CPU is this process's
+meanwhile. The machine may be shared: the load average at the start of each run is shown.
 
 ``profile`` runs the pipeline without Prefect under cProfile (event-loop thread and every
 ``asyncio.to_thread`` worker, merged; each thread's CPU time, or ``--wall``) and prints the
@@ -66,6 +76,7 @@ for _path in (str(ROOT), str(HERE)):
     if _path not in sys.path:
         sys.path.insert(0, _path)  # run as a script from anywhere
 
+from corpus_site import write_corpus_site  # noqa: E402
 from extraction import WARM_UP  # noqa: E402
 from loopback import Server, Watched, make_server, run_watched  # noqa: E402
 from synthetic_site import SiteSpec, WrittenSite, write_site  # noqa: E402
@@ -80,6 +91,9 @@ NEWSFLOW_ENV = {
     "NEWSFLOW_MAX_CONCURRENCY": "16",
 }
 FLOOR = "floor: httpx + lxml"
+PEER = "peer: httpx + feedparser + trafilatura + sqlite3"
+NEWSFLOW_SQLITE = "newsflow ingest, SQLite"
+NETWORKS = ("synthetic", "real")
 
 
 @dataclass
@@ -105,6 +119,7 @@ class Run:
     task_runs: int | None = None
     task_run_names: dict[str, int] = field(default_factory=dict)
     notes: str = ""
+    network: str = "synthetic"
 
     @classmethod
     def from_watched(cls, size: int, name: str, server: Server, watched: Watched) -> Run:
@@ -144,12 +159,16 @@ class Context:
     prefect_env: dict[str, str]
     work: Path
     timeout: float
+    network: str = "synthetic"
 
 
-def run_worker(ctx: Context, name: str, worker_args: list[str], env: dict[str, str]) -> Run:
-    """Run a ``throughput_workers.py`` command; the rate is over the worker's own clock."""
+def run_worker(
+    ctx: Context, name: str, worker_args: list[str], env: dict[str, str], workers: Path = WORKERS
+) -> Run:
+    """Run a ``throughput_workers.py`` command; the rate is over the worker's own clock.
+    ``workers``: another tree's copy, which imports that tree's newsflow."""
     ctx.server.marks.reset()
-    argv = [sys.executable, str(WORKERS), *worker_args]
+    argv = [sys.executable, str(workers), *worker_args]
     label = f"{ctx.size}-{name.split(':')[0].replace(' ', '-')}-{time.monotonic_ns()}"
     watched = run_watched(argv, env, ctx.work, label, ctx.timeout)
     answer = json.loads(watched.stdout.read_text().strip().splitlines()[-1])
@@ -176,9 +195,12 @@ def attempt(ctx: Context, name: str, measure: Measure) -> Run:
         run = measure(ctx, name)
     except (RuntimeError, TimeoutError, OSError, httpx.HTTPError) as exc:
         reason = " ".join(str(exc).split())[-300:]
-        _say(ctx.size, f"{name} FAILED: {reason}")
-        return Run(ctx.size, name, type(ctx.server).__name__, notes=f"FAILED: {reason}")
-    _say(ctx.size, f"{name}: {run.rate:.1f} articles/s")
+        _say(ctx.size, f"{ctx.network}: {name} FAILED: {reason}")
+        failed = Run(ctx.size, name, type(ctx.server).__name__, notes=f"FAILED: {reason}")
+        failed.network = ctx.network
+        return failed
+    run.network = ctx.network
+    _say(ctx.size, f"{ctx.network}: {name}: {run.rate:.1f} articles/s, load {run.load:.2f}")
     return run
 
 
@@ -192,6 +214,13 @@ def run_floor(ctx: Context, name: str, flags: list[str], repeats: int) -> Run:
     if repeats > 1:
         best.notes += f", best of {repeats}: " + " / ".join(f"{r.rate:.0f}" for r in runs)
     return best
+
+
+def run_peer(ctx: Context, name: str, db_file: Path) -> Run:
+    """The peer script, with newsflow's connection limits of this run."""
+    per_host = NEWSFLOW_ENV["NEWSFLOW_PER_HOST_CONCURRENCY"]
+    argv = ["peer", str(ctx.feeds_file), str(db_file), "--per-host", per_host]
+    return run_worker(ctx, name, argv, dict(os.environ))
 
 
 def run_newsflow(ctx: Context, name: str, database_url: str) -> Run:
@@ -398,44 +427,60 @@ def feeds_toml(base_url: str, site: WrittenSite) -> str:
 
 
 def measure_size(
-    articles: int, feeds: int, args: argparse.Namespace, prefect_env: dict[str, str], work: Path
+    network: str,
+    articles: int,
+    feeds: int,
+    args: argparse.Namespace,
+    prefect_env: dict[str, str],
+    work: Path,
 ) -> tuple[list[Run], dict[str, Any], list[tuple[str, bytes]]]:
-    """Every run at one size; returns the runs, facts about the site and 100 sample pages."""
+    """Every run at one size of one network; returns the runs, facts about the site and 100
+    sample pages."""
     spec = SiteSpec(feeds=feeds, per_feed=max(1, articles // feeds))
-    site_dir = work / f"site-{spec.articles}"
+    site_dir = work / f"site-{network}-{spec.articles}"
     site_dir.mkdir()
     started = time.perf_counter()
-    site = write_site(site_dir, spec)
+    if network == "real":
+        site = write_corpus_site(site_dir, spec, Path(args.corpora))
+    else:
+        site = write_site(site_dir, spec)
     facts = {
+        "network": network,
         "articles": spec.articles,
         "feeds": feeds,
         "syndicated": site.syndicated,
         "mean_page_kib": site.page_bytes / len(site.page_paths) / 1024,
         "generate_s": time.perf_counter() - started,
     }
-    _say(spec.articles, f"site written in {facts['generate_s']:.1f} s")
+    _say(spec.articles, f"{network} site written in {facts['generate_s']:.1f} s")
     other = "site" if args.server == "fast" else "fast"
     runs = []
-    server, spare = make_server(args.server, site_dir), make_server(other, site_dir)
+    charset = network != "real"
+    server = make_server(args.server, site_dir, charset=charset)
+    spare = make_server(other, site_dir, charset=charset)
     with server, spare:
         ctxs = {}
         for srv in (server, spare):
-            feeds_file = work / f"feeds-{spec.articles}-{type(srv).__name__}.toml"
+            feeds_file = work / f"feeds-{network}-{spec.articles}-{type(srv).__name__}.toml"
             feeds_file.write_text(feeds_toml(srv.base_url, site), encoding="utf-8")
-            ctxs[srv] = Context(spec.articles, feeds_file, srv, prefect_env, work, args.timeout)
+            ctxs[srv] = Context(
+                spec.articles, feeds_file, srv, prefect_env, work, args.timeout, network
+            )
         ctx = ctxs[server]
         sample = [
             (server.base_url + path, _page_bytes(site_dir, path, server.base_url))
             for path in site.page_paths[:100]
         ]
-        direct_db = f"sqlite:///{work / f'direct-{spec.articles}.db'}"
+        direct_db = f"sqlite:///{work / f'direct-{network}-{spec.articles}.db'}"
         direct = ["pipeline", str(ctx.feeds_file), direct_db]
         direct_env = {**os.environ, **NEWSFLOW_ENV}
-        newsflow_db = f"sqlite:///{work / f'newsflow-{spec.articles}.db'}"
+        newsflow_db = f"sqlite:///{work / f'newsflow-{network}-{spec.articles}.db'}"
+        peer_db = work / f"peer-{network}-{spec.articles}.db"
         measures: list[tuple[str, Context, Measure]] = [
             (FLOOR, ctx, lambda c, n: run_floor(c, n, ["--parse"], args.floor_repeats)),
             ("floor: httpx download only", ctx, lambda c, n: run_floor(c, n, [], 1)),
             (f"{FLOOR} (other server)", ctxs[spare], lambda c, n: run_floor(c, n, ["--parse"], 1)),
+            (PEER, ctx, lambda c, n: run_peer(c, n, peer_db)),
         ]
         if not args.no_direct:
             measures.append(
@@ -445,13 +490,25 @@ def measure_size(
                     lambda c, n: run_worker(c, n, direct, direct_env),
                 )
             )
-        measures.append(
-            ("newsflow ingest, SQLite", ctx, lambda c, n: run_newsflow(c, n, newsflow_db))
-        )
+        for k, tree in enumerate(args.compare_tree or []):
+            # The same pipeline from another checkout (say, the commit before a change), in
+            # the same run: a change's before and after, beside the peer.
+            other_db = f"sqlite:///{work / f'direct-{network}-{spec.articles}-tree{k}.db'}"
+            other = ["pipeline", str(ctx.feeds_file), other_db]
+            workers = Path(tree).resolve() / "benchmarks" / "throughput_workers.py"
+            measures.append(
+                (
+                    f"pipeline without Prefect, SQLite, {Path(tree).name}",
+                    ctx,
+                    lambda c, n, o=other, w=workers: run_worker(c, n, o, direct_env, w),
+                )
+            )
+        measures.append((NEWSFLOW_SQLITE, ctx, lambda c, n: run_newsflow(c, n, newsflow_db)))
         for name, context, measure in measures:
             runs.append(attempt(context, name, measure))
         if not args.no_postgres:
-            with temp_postgres(args.pg_url, f"newsflow_bench_{os.getpid()}_{spec.articles}") as pg:
+            database = f"newsflow_bench_{os.getpid()}_{network}_{spec.articles}"
+            with temp_postgres(args.pg_url, database) as pg:
                 name = "newsflow ingest, Postgres"
                 runs.append(attempt(ctx, name, lambda c, n: run_newsflow(c, n, pg)))
     if not args.keep:
@@ -478,7 +535,12 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from flows.localserver import local_prefect_server
 
     work = Path(tempfile.mkdtemp(prefix="newsflow-throughput-"))
-    report: dict[str, Any] = {"machine": machine(), "server": args.server, "sizes": []}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "server": args.server,
+        "command": " ".join(["benchmarks/throughput.py", *sys.argv[1:]]),
+        "sizes": [],
+    }
     runs: list[Run] = []
     sample: list[tuple[str, bytes]] = []
     try:
@@ -486,15 +548,22 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         with local_prefect_server(work / "prefect-home") as prefect_env:
             report["prefect_server_start_s"] = time.perf_counter() - started
-            for articles, feeds in sizes(args):
-                size_runs, facts, size_sample = measure_size(
-                    articles, feeds, args, prefect_env, work
-                )
-                runs += size_runs
-                report["sizes"].append(facts)
-                sample = sample or size_sample
-        timings = extraction_timings(Path(args.corpora), sample, args.extract_repeats)
-        report["extraction"] = [asdict(t) for t in timings]
+            for network in args.network:
+                for articles, feeds in sizes(args):
+                    try:
+                        size_runs, facts, size_sample = measure_size(
+                            network, articles, feeds, args, prefect_env, work
+                        )
+                    except ValueError as exc:  # more real pages asked for than there are
+                        _say(articles, f"{network}: skipped, {exc}")
+                        continue
+                    runs += size_runs
+                    report["sizes"].append(facts)
+                    if network == "synthetic":
+                        sample = sample or size_sample
+        if not args.no_extraction:
+            timings = extraction_timings(Path(args.corpora), sample, args.extract_repeats)
+            report["extraction"] = [asdict(t) for t in timings]
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
@@ -506,25 +575,30 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summarize(runs: list[Run]) -> list[dict[str, Any]]:
-    """Per size and newsflow run: the floor's rate over its rate; memory against the smallest."""
-    by_size: dict[int, dict[str, Run]] = {}
+    """Per network, size and run: the floor's and the peer's rate over its rate; memory
+    against the network's smallest size."""
+    by_size: dict[tuple[str, int], dict[str, Run]] = {}
     for run in runs:
-        by_size.setdefault(run.size, {})[run.name] = run
-    smallest = min(by_size, default=0)
+        by_size.setdefault((run.network, run.size), {})[run.name] = run
     rows = []
-    for size, named in sorted(by_size.items()):
-        floor = named.get(FLOOR)
+    for (network, size), named in sorted(by_size.items()):
+        smallest = min(s for n, s in by_size if n == network)
+        floor, peer = named.get(FLOOR), named.get(PEER)
         for name, run in named.items():
             if name.startswith("floor"):
                 continue
-            base = by_size[smallest].get(name)
+            base = by_size[network, smallest].get(name)
             rows.append(
                 {
+                    "network": network,
                     "size": size,
                     "run": name,
                     "rate": run.rate,
                     "floor_rate": floor.rate if floor else None,
                     "floor_ratio": floor.rate / run.rate if floor and run.rate else None,
+                    "peer_rate": peer.rate if peer else None,
+                    "peer_ratio": peer.rate / run.rate if peer and run.rate else None,
+                    "load": run.load,
                     "cpu_ms_per_article": 1000 * run.cpu_s / run.articles if run.articles else None,
                     "peak_rss_mib": run.peak_rss_mib,
                     "memory_ratio": (
@@ -571,20 +645,25 @@ def markdown(report: dict[str, Any]) -> str:
         f"Site server: {report['server']}. Prefect server start-up (once, not in any run): "
         f"{report['prefect_server_start_s']:.1f} s. newsflow ran with {env}.",
         "",
-        "| articles | feeds | syndicated copies | mean page | site written in |",
-        "|---:|---:|---:|---:|---:|",
+        f"Command: `.venv/bin/python {report.get('command', 'benchmarks/throughput.py')}`",
+        "",
+        *headline(report),
+        "",
+        "| network | articles | feeds | syndicated copies | mean page | site written in |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for s in report["sizes"]:
         lines.append(
-            f"| {s['articles']:,} | {s['feeds']} | {s['syndicated']} | "
-            f"{s['mean_page_kib']:.0f} KiB | {s['generate_s']:.1f} s |"
+            f"| {s.get('network', 'synthetic')} | {s['articles']:,} | {s['feeds']} | "
+            f"{s['syndicated']} | {s['mean_page_kib']:.0f} KiB | {s['generate_s']:.1f} s |"
         )
     lines += [
         "",
-        "| articles | run | done | start-up s | fetch window s | rate over s | shut-down s "
+        "| network | articles | run | done | start-up s | fetch window s | rate over s "
+        "| shut-down s "
         "| articles/s | wall s | CPU s | server CPU s | peak RSS MiB | maxrss MiB | procs "
         "| load | task runs | notes |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in report["runs"]:
         tasks = "–"
@@ -595,7 +674,8 @@ def markdown(report: dict[str, Any]) -> str:
                 + ")"
             )
         lines.append(
-            f"| {r['size']:,} | {r['name']} | {r['articles']:,} | {_num(r['startup_s'])} | "
+            f"| {r.get('network', 'synthetic')} | {r['size']:,} | {r['name']} | "
+            f"{r['articles']:,} | {_num(r['startup_s'])} | "
             f"{_num(r['fetch_window_s'])} | {_num(r['seconds'])} | {_num(r['shutdown_s'])} | "
             f"**{_num(r['rate'])}** | {_num(r['wall_s'])} | {_num(r['cpu_s'])} | "
             f"{_num(r['server_cpu_s'])} | {_num(r['peak_rss_mib'], 0)} | "
@@ -604,14 +684,17 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "| articles | run | articles/s | floor articles/s | floor / run (≤ 2.0) "
+        "| network | articles | run | articles/s | floor articles/s | floor / run "
+        "| peer articles/s | peer / run "
         "| CPU ms/article | peak RSS MiB | RSS vs smallest size (≤ 1.3) | task runs |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in report["summary"]:
         lines.append(
-            f"| {s['size']:,} | {s['run']} | {_num(s['rate'])} | {_num(s['floor_rate'])} | "
-            f"**{_num(s['floor_ratio'], 2)}** | {_num(s['cpu_ms_per_article'])} | "
+            f"| {s.get('network', 'synthetic')} | {s['size']:,} | {s['run']} | "
+            f"{_num(s['rate'])} | {_num(s['floor_rate'])} | "
+            f"**{_num(s['floor_ratio'], 2)}** | {_num(s.get('peer_rate'))} | "
+            f"**{_num(s.get('peer_ratio'), 2)}** | {_num(s['cpu_ms_per_article'])} | "
             f"{_num(s['peak_rss_mib'], 0)} | {_num(s['memory_ratio'], 2)} | "
             f"{s['task_runs'] if s['task_runs'] is not None else '–'} |"
         )
@@ -626,6 +709,28 @@ def markdown(report: dict[str, Any]) -> str:
             f"{t['median_ms']:.2f} | {t['p95_ms']:.2f} | {t['errors']} |"
         )
     return "\n".join(lines)
+
+
+def headline(report: dict[str, Any]) -> list[str]:
+    """Per network and size: floor, peer and newsflow side by side, with both ratios."""
+    lines = [
+        "| network | articles | run | articles/s | CPU ms/article | peak RSS MiB "
+        "| peer ÷ run | floor ÷ run | load |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ratios = {(s.get("network"), s["size"], s["run"]): s for s in report["summary"]}
+    for r in report["runs"]:
+        if r["name"].startswith("floor") and r["name"] != FLOOR:
+            continue
+        s = {} if r["name"] == PEER else ratios.get((r.get("network"), r["size"], r["name"]), {})
+        cpu = 1000 * r["cpu_s"] / r["articles"] if r["articles"] else None
+        lines.append(
+            f"| {r.get('network', 'synthetic')} | {r['size']:,} | {r['name']} | "
+            f"**{_num(r['rate'])}** | {_num(cpu)} | {_num(r['peak_rss_mib'], 0)} | "
+            f"{_num(s.get('peer_ratio'), 2)} | {_num(s.get('floor_ratio'), 2)} | "
+            f"{r['load']:.2f} |"
+        )
+    return lines
 
 
 # -- profile ---------------------------------------------------------------------------------
@@ -673,7 +778,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="server for a temporary database")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-direct", action="store_true", help="skip the run without Prefect")
+    parser.add_argument(
+        "--compare-tree",
+        nargs="+",
+        metavar="DIR",
+        help="also run the pipeline without Prefect from these checkouts (before a change)",
+    )
+    parser.add_argument("--no-extraction", action="store_true", help="skip the per-page timings")
     parser.add_argument("--server", choices=["fast", "site"], default="fast")
+    parser.add_argument(
+        "--network", choices=NETWORKS, nargs="+", default=list(NETWORKS), help="default: both"
+    )
     parser.add_argument("--floor-repeats", type=int, default=2)
     parser.add_argument("--corpora", default=str(DEFAULT_CORPORA))
     parser.add_argument("--extract-repeats", type=int, default=3, help="calls per page, fastest")

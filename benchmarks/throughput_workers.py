@@ -3,9 +3,17 @@ a GIL with what is measured. Each prints one JSON line.
 
     python benchmarks/throughput_workers.py floor FEEDS_TOML [--parse] [--close]
     python benchmarks/throughput_workers.py pipeline FEEDS_TOML DB_URL [--profile OUT.prof [--wall]]
+    python benchmarks/throughput_workers.py peer FEEDS_TOML DB_FILE [--per-host N]
 
 * ``floor``: the feeds, then every page they link, through one ``httpx.AsyncClient`` at 16
   requests at a time, each page parsed with ``lxml.html.fromstring``; nothing kept.
+* ``peer``: the script a user would write instead of newsflow (issue #16), with the same
+  libraries plus trafilatura: one ``httpx.AsyncClient`` (16 connections, ``--per-host`` at a
+  time per host, 2 by default as newsflow's), ``feedparser.parse`` on each feed's bytes,
+  ``trafilatura.bare_extraction(html, url=..., with_metadata=True)`` in a
+  ``ProcessPoolExecutor`` with one process per core, and ``sqlite3`` ``INSERT OR IGNORE``
+  keyed on the URL with a SHA-256 of the text, committed per feed. At most 16 feeds are
+  worked on at once, as newsflow's ``NEWSFLOW_MAX_CONCURRENCY`` default allows.
 * ``pipeline``: newsflow's ``process_feed`` for every feed, as the ingest flow runs it, without
   Prefect; with ``--profile``, under cProfile in the event-loop thread and in every worker
   thread of ``asyncio.to_thread`` (merged into one pstats file). The profiler's clock is each
@@ -17,15 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import hashlib
 import json
 import os
 import pstats
+import sqlite3
 import sys
 import time
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import lxml.etree
@@ -70,6 +81,96 @@ async def floor(feed_urls: list[str], *, parse: bool, keepalive: bool) -> dict[s
         ]
         await asyncio.gather(*(page(url) for url in links))
         return {**done, "seconds": time.perf_counter() - started}
+
+
+# -- the peer: the script a user would write instead ------------------------------------------
+
+PEER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    url TEXT PRIMARY KEY,
+    title TEXT,
+    author TEXT,
+    date TEXT,
+    text TEXT NOT NULL,
+    sha256 TEXT NOT NULL
+)
+"""
+
+
+def peer_extract(html: bytes, url: str) -> tuple[str | None, str | None, str | None, str] | None:
+    """One page through trafilatura, in a worker process: (title, author, date, text)."""
+    import trafilatura
+
+    document = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+    if document is None or not document.text:
+        return None
+    return document.title, document.author, document.date, document.text
+
+
+async def peer(feed_urls: list[str], db_file: Path, *, per_host: int) -> dict[str, Any]:
+    """Ingest every feed as a short script would; return the count and the seconds."""
+    import feedparser
+    import trafilatura  # noqa: F401  (imported before the workers fork: they start warm)
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    hosts: dict[str, asyncio.Semaphore] = {}
+    feeds_at_once = asyncio.Semaphore(CONCURRENCY)
+    done = {"articles": 0, "failed_pages": 0, "failed_feeds": 0}
+    first_error: list[str] = []
+    loop = asyncio.get_running_loop()
+    db = sqlite3.connect(db_file)
+    db.execute(PEER_SCHEMA)
+    db.commit()
+    insert = "INSERT OR IGNORE INTO articles VALUES (?, ?, ?, ?, ?, ?)"
+    with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+            async def get(url: str) -> bytes:
+                host = urlsplit(url).netloc
+                async with hosts.setdefault(host, asyncio.Semaphore(per_host)):
+                    response = await client.get(url)
+                    response.raise_for_status()
+                    return response.content
+
+            async def page(url: str) -> tuple[Any, ...] | None:
+                try:
+                    html = await get(url)
+                    found = await loop.run_in_executor(pool, peer_extract, html, url)
+                except Exception as exc:  # one page never stops the feed
+                    first_error[:] = first_error or [f"{url}: {exc!r}"]
+                    done["failed_pages"] += 1
+                    return None
+                if found is None:
+                    done["failed_pages"] += 1
+                    return None
+                text = found[3]
+                return (url, *found, hashlib.sha256(text.encode()).hexdigest())
+
+            async def feed(url: str) -> None:
+                async with feeds_at_once:
+                    try:
+                        parsed = feedparser.parse(await get(url))
+                    except Exception as exc:
+                        first_error[:] = first_error or [f"{url}: {exc!r}"]
+                        done["failed_feeds"] += 1
+                        return
+                    links = [entry.link for entry in parsed.entries if entry.get("link")]
+                    rows = [row for row in await asyncio.gather(*map(page, links)) if row]
+                    before = db.total_changes
+                    db.executemany(insert, rows)
+                    db.commit()
+                    done["articles"] += db.total_changes - before
+
+            # Start the workers now, as a script's pool would be by its first page.
+            await asyncio.gather(*(loop.run_in_executor(pool, int) for _ in range(4)))
+            started = time.perf_counter()
+            await asyncio.gather(*map(feed, feed_urls))
+            seconds = time.perf_counter() - started
+    db.close()
+    return {**done, "seconds": seconds, "first_error": first_error[0] if first_error else None}
+
+
+# -- newsflow without Prefect ----------------------------------------------------------------
 
 
 async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
@@ -183,6 +284,10 @@ def main(argv: list[str]) -> None:
     if kind == "floor":
         urls = [f["url"] for f in tomllib.loads(feeds_file.read_text())["feeds"]]
         answer = asyncio.run(floor(urls, parse="--parse" in argv, keepalive="--close" not in argv))
+    elif kind == "peer":
+        urls = [f["url"] for f in tomllib.loads(feeds_file.read_text())["feeds"]]
+        per_host = int(argv[argv.index("--per-host") + 1]) if "--per-host" in argv else 2
+        answer = asyncio.run(peer(urls, Path(argv[2]), per_host=per_host))
     elif kind == "pipeline" and "--profile" in argv:
         out = Path(argv[argv.index("--profile") + 1])
         answer = profiled_pipeline(feeds_file, argv[2], out, wall="--wall" in argv)

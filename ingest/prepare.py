@@ -102,19 +102,50 @@ def default_processes() -> int:
 PARENT_CHECK_SECONDS = 0.5
 
 
-def _start_worker(parent: int) -> None:
-    """Set up a worker process: it leaves when its parent does."""
-    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+def _start_worker(owner: int) -> None:
+    """Set up a worker process: it leaves when the process whose pool it serves does."""
+    threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
 
 
-def _exit_with(parent: int) -> None:
-    """End this worker when its parent is gone (killed with SIGKILL, say): no orphans.
+def _exit_with(owner: int) -> None:
+    """End this worker when its owner is gone (killed with SIGKILL, say): no orphans.
 
-    A pool's workers share its queue's pipes, so none of them ever sees the pipe close.
+    A pool's workers share its queue's pipes, so none of them ever sees the pipe close. Nor
+    can a worker wait for its parent, the fork server: each worker holds the pipe whose end
+    tells the fork server that its clients are gone, so the server outlives the owner for as
+    long as the workers do. The owner is asked for by its process id.
     """
-    while os.getppid() == parent:
+    while _alive(owner):
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: no signal, only the check that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+#: What a worker needs, imported once in the fork server rather than once per worker.
+PRELOAD = ("ingest.prepare",)
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Where worker processes come from: a fork server that has imported the extractor.
+
+    Not plain fork: forking a process that runs threads (the event loop's, the database's)
+    can copy a lock held mid-operation into the child. The fork server is a fresh,
+    single-threaded process, as a spawned one is, but it imports the extractor (lxml, the
+    language model, ...) once and forks every worker from there, where spawn imported it
+    again in each worker and in each pool that replaced a broken one (issue #16).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
 
 
 class PageWorkers:
@@ -167,9 +198,7 @@ class PageWorkers:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.processes,
-                # spawn, not fork: forking a process that runs threads (the event loop's, the
-                # database's) can copy a lock held mid-operation into the child.
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=_worker_context(),
                 initializer=_start_worker,
                 initargs=(os.getpid(),),
             )

@@ -91,12 +91,21 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+#: The keyed hash with its key block already absorbed: a copy hashes one shingle. Keying a
+#: new blake2b object per shingle costs a compression of the key block each time, which made
+#: up a third of a page's fingerprint (issue #16); the digests are the same.
+_KEYED_HASH = hashlib.blake2b(digest_size=4, key=_HASH_KEY)
+
+
 def _shingle_hashes(words: list[str]) -> set[int]:
     hashes = set()
+    new_hash = _KEYED_HASH.copy
+    from_bytes = int.from_bytes
     for start in range(len(words) - SHINGLE_WORDS + 1):
         shingle = "\x1f".join(words[start : start + SHINGLE_WORDS]).encode("utf-8", "replace")
-        digest = hashlib.blake2b(shingle, digest_size=4, key=_HASH_KEY).digest()
-        hashes.add(int.from_bytes(digest, "little"))
+        digest = new_hash()
+        digest.update(shingle)
+        hashes.add(from_bytes(digest.digest(), "little"))
     return hashes
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -70,6 +74,45 @@ def test_a_dead_worker_process_costs_no_page() -> None:
         again = asyncio.run(workers.prepare(PAGE, URL))
         assert again == first
         assert workers._pool is not pool  # the broken pool was replaced
+
+
+# A process that starts a pool, prints its workers' ids and waits to be killed.
+_OWNER = """
+import asyncio, sys, time
+from ingest.prepare import PageWorkers
+workers = PageWorkers(2)
+asyncio.run(workers.prepare(b"<html><body><p>x</p></body></html>", "https://example.com/"))
+print(" ".join(str(pid) for pid in workers._pool._processes), flush=True)
+time.sleep(120)
+"""
+
+
+def test_workers_leave_when_their_owner_is_killed() -> None:
+    # The workers come from a fork server and hold its clients' pipe, so neither the pool's
+    # pipes nor the fork server tell them: each watches the owning process itself.
+    root = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(
+        [sys.executable, "-c", _OWNER], cwd=root, stdout=subprocess.PIPE, text=True
+    ) as owner:
+        try:
+            assert owner.stdout is not None
+            workers = [int(pid) for pid in owner.stdout.readline().split()]
+            assert workers
+        finally:
+            owner.kill()
+    deadline = time.monotonic() + 20
+    while (alive := [pid for pid in workers if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, left for init to reap, has stopped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def test_negative_process_counts_are_refused() -> None:
