@@ -121,13 +121,24 @@ def _exit_with(owner: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs. A killed owner stays a zombie until its own parent reaps
+    it, and a parent that first reads the owner's output to its end (``communicate``) waits
+    for these workers to close the pipes they inherited: a zombie counts as gone."""
     try:
         os.kill(pid, 0)  # signal 0: no signal, only the check that the process exists
     except ProcessLookupError:
         return False
     except PermissionError:  # it exists, under another user
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:  # Linux: the state is the field after the parenthesised command name
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 #: What a worker needs, imported once in the fork server rather than once per worker.

@@ -106,6 +106,27 @@ def test_workers_leave_when_their_owner_is_killed() -> None:
     assert not alive
 
 
+def test_workers_leave_while_their_killed_owner_is_not_yet_reaped() -> None:
+    # A parent that reads a killed owner's output to its end (communicate) reaps it only
+    # after the pipes close, and the workers hold them: the zombie owner must count as gone.
+    root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], cwd=root, stdout=subprocess.PIPE)
+    try:
+        assert owner.stdout is not None
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers
+        os.kill(owner.pid, signal.SIGKILL)  # not reaped: owner.pid stays a zombie meanwhile
+        output, _ = owner.communicate(timeout=30)  # EOF only once every worker has left
+        assert output == b""
+        assert not [pid for pid in workers if _running(pid)]
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+
+
 def _running(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, left for init to reap, has stopped)."""
     try:
