@@ -98,7 +98,7 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
-#: How often a worker process checks that its parent is still there.
+#: How often a worker process checks that its owner (whose pool it serves) is still there.
 PARENT_CHECK_SECONDS = 0.5
 
 
