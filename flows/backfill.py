@@ -24,6 +24,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
+from flows.arguments import as_is
 from flows.backfill_warc import (
     WARC_SOURCES,
     WarcReporter,
@@ -359,7 +360,7 @@ async def _day(
     day_task = backfill_day.with_options(task_run_name=f"day-{day.isoformat()}")
     state = await cast(
         Awaitable[State[dict[str, Any]]],
-        day_task(day, work, how, fetcher, store, config, ignore_robots, return_state=True),
+        day_task(day, as_is(work), how, fetcher, store, config, ignore_robots, return_state=True),
     )
     try:
         row: dict[str, Any] = await state.aresult()

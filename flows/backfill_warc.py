@@ -23,6 +23,7 @@ from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
+from flows.arguments import as_is
 from flows.columns import WARC_COLUMNS
 from flows.settings import Settings
 from ingest.backfill.ccnews import ccnews_files
@@ -184,7 +185,7 @@ async def _file(
     file_task = backfill_warc_file.with_options(task_run_name=f"warc-{file.name[:80]}")
     state = await cast(
         "asyncio.Future[State[dict[str, Any]]]",
-        file_task(file, plan, fetcher, store, workers, reporter, return_state=True),
+        file_task(file, as_is(plan), fetcher, store, workers, reporter, return_state=True),
     )
     try:
         row: dict[str, Any] = await state.aresult()

@@ -31,6 +31,7 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
+from flows.arguments import as_is
 from flows.run_states import failure_note, run_state
 from flows.settings import Settings
 from ingest.feeds.plan import RunPlan, UnitOfWork, plan_run, units_of_work
@@ -310,7 +311,9 @@ async def _run_unit(unit: UnitOfWork, run: _FeedRun, slots: asyncio.Semaphore) -
         one_feed = unit.feeds[0].tags if len(unit.feeds) == 1 else ()
         with tags(*one_feed):  # a feed's tags on its task run, for filtering in the UI
             feeds_task = ingest_feeds.with_options(task_run_name=unit.name)
-            await cast(Awaitable[State[Any]], feeds_task(unit, run, return_state=True))
+            await cast(
+                Awaitable[State[Any]], feeds_task(as_is(unit), as_is(run), return_state=True)
+            )
 
 
 def _log_plan(logger: Logger, plan: RunPlan, shard: int | None, shards: int) -> None:
