@@ -33,7 +33,7 @@ from ingest.errors import (
 )
 from ingest.extract import html_to_text
 from ingest.feeds import schedule
-from ingest.feeds.parse import discover_feed_links, parse_feed
+from ingest.feeds.parse import discover_feed_links
 from ingest.fetch.client import Fetcher
 from ingest.health import HealthCounts
 from ingest.model import (
@@ -250,7 +250,7 @@ async def _run(
             cadence=learned,
         )
         return _FeedRead(FeedStatus.NOT_MODIFIED, EntriesResult(), update)
-    parsed, discovered = await _parse_or_discover(response, fetcher, config, fetched_at)
+    parsed, discovered = await _parse_or_discover(response, fetcher, pages, config, fetched_at)
     notes = list(parsed.warnings)
     if discovered is not None:
         notes.insert(0, f"the feed URL serves an HTML page; read its feed {discovered.url}")
@@ -388,13 +388,17 @@ def _health(articles: Sequence[Article]) -> HealthCounts:
 
 
 async def _parse_or_discover(
-    response: FetchResult, fetcher: Fetcher, config: PipelineConfig, now: datetime
+    response: FetchResult,
+    fetcher: Fetcher,
+    pages: PageWorkers,
+    config: PipelineConfig,
+    now: datetime,
 ) -> tuple[ParsedFeed, FetchResult | None]:
     """Parse the feed; when the URL serves an HTML page, follow the feed it advertises."""
-    # In a worker thread: a 10 MiB feed takes seconds to parse, and a blocked event loop
+    # Off the event loop: a 10 MiB feed takes seconds to parse, and a blocked event loop
     # would stall every other feed's fetches until their deadlines expire.
     try:
-        return await asyncio.to_thread(_parse, response, now), None
+        return await _parse(response, pages, now), None
     except ParseError as exc:
         links = [
             u for u in discover_feed_links(response.body, url=response.url) if u != response.url
@@ -406,7 +410,7 @@ async def _parse_or_discover(
             found = await fetcher.fetch(
                 links[0], max_bytes=config.max_feed_bytes, accept=FEED_ACCEPT
             )
-            parsed = await asyncio.to_thread(_parse, found, now)
+            parsed = await _parse(found, pages, now)
         except (FetchError, ParseError) as inner:
             raise ParseError(
                 f"{exc}; its advertised feed {links[0]} failed too: {inner}"
@@ -414,8 +418,10 @@ async def _parse_or_discover(
         return parsed, found
 
 
-def _parse(response: FetchResult, now: datetime) -> ParsedFeed:
-    return parse_feed(response.body, url=response.url, headers=response.headers, now=now)
+async def _parse(response: FetchResult, pages: PageWorkers, now: datetime) -> ParsedFeed:
+    return await pages.parse_feed(
+        response.body, url=response.url, headers=response.headers, now=now
+    )
 
 
 def _merge_validators(old: Validators, response: FetchResult) -> Validators:

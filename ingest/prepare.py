@@ -1,4 +1,4 @@
-"""The CPU-bound work on a downloaded page, run on every core: extract, hash, fingerprint, pack.
+"""The CPU-bound work on downloaded bytes, run on every core: a page's extraction, a feed's parse.
 
 Fetching is network-bound and stays on the event loop; saving is the database's. Everything in
 between is pure computation on bytes: extracting the article (the bulk of it), hashing its
@@ -12,6 +12,10 @@ runs in threads of this process instead (small runs and tests: no process start-
 process that dies (a crash in a C library, the kernel's OOM killer) breaks the pool; the pool
 is replaced and the pages that were in flight are tried once more, so one poisonous page fails
 alone and never stops the feed or the run.
+
+Feed documents are parsed in the same workers (:meth:`PageWorkers.parse_feed`): feedparser is
+pure Python, and with thousands of small feeds per run their parsing, done in a thread of the
+event loop's process, competed with the loop for its one GIL (issue #17).
 """
 
 from __future__ import annotations
@@ -22,22 +26,25 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from types import TracebackType
+from typing import TypeVar
 
 from ingest.dedup.keys import content_hash
 from ingest.dedup.neardup import Fingerprint, fingerprint
-from ingest.errors import ExtractError, WallError
+from ingest.errors import ExtractError, ParseError, WallError
 from ingest.extract import extract_article
+from ingest.feeds.parse import parse_feed
 from ingest.fetch.decode import decode_html
 from ingest.fetch.walls import CONSENT_MAX_WORDS, CONSENT_WALL, consent_page, reads_as_consent
-from ingest.model import Article, FeedEntry, RawPage
+from ingest.model import Article, FeedEntry, ParsedFeed, RawPage
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -183,20 +190,34 @@ class PageWorkers:
     ) -> PreparedPage:
         """Prepare one page off the event loop; raises ``ExtractError`` as prepare_page does."""
         call = partial(prepare_page, body, url, content_type=content_type, entry=entry, now=now)
-        if self.processes == 0:
-            return await asyncio.to_thread(call)
         try:
-            return await self._in_pool(call)
-        except BrokenProcessPool:
-            log.warning("an extractor process died; retrying %s in a fresh pool", url)
-        try:
-            return await self._in_pool(call)
+            return await self._off_loop(call, url)
         except BrokenProcessPool as exc:
             raise ExtractError(
                 f"cannot extract {url}: the extractor's worker process died on it"
             ) from exc
 
-    async def _in_pool(self, call: Callable[[], PreparedPage]) -> PreparedPage:
+    async def parse_feed(
+        self, body: bytes, *, url: str, headers: Mapping[str, str], now: datetime
+    ) -> ParsedFeed:
+        """Parse a feed document off the event loop; raises ``ParseError`` as parse_feed does."""
+        call = partial(parse_feed, body, url=url, headers=dict(headers), now=now)
+        try:
+            return await self._off_loop(call, url)
+        except BrokenProcessPool as exc:
+            raise ParseError(f"cannot parse {url}: the worker process died on it") from exc
+
+    async def _off_loop(self, call: Callable[[], T], url: str) -> T:
+        """Run ``call`` in a worker, once more in a fresh pool if its worker died."""
+        if self.processes == 0:
+            return await asyncio.to_thread(call)
+        try:
+            return await self._in_pool(call)
+        except BrokenProcessPool:
+            log.warning("a worker process died; retrying %s in a fresh pool", url)
+        return await self._in_pool(call)
+
+    async def _in_pool(self, call: Callable[[], T]) -> T:
         """Run ``call`` in the pool; a broken pool is dropped before the error goes up."""
         pool = self._executor()
         try:

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from ingest.dedup.keys import content_hash
 from ingest.dedup.neardup import fingerprint
-from ingest.errors import ExtractError
+from ingest.errors import ExtractError, ParseError
 from ingest.extract import extract_article
+from ingest.feeds.parse import parse_feed
 from ingest.prepare import PageWorkers, prepare_page
 
 URL = "https://news.example.com/2026/11/28/story"
@@ -61,6 +63,32 @@ def test_workers_prepare_pages_like_a_direct_call(workers: PageWorkers) -> None:
 def test_an_extract_error_comes_back_as_itself(workers: PageWorkers) -> None:
     with pytest.raises(ExtractError, match="no article text"):
         asyncio.run(workers.prepare(EMPTY_PAGE, URL))
+
+
+FEED = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><title>Example News</title>"
+    b"<link>https://news.example.com/</link>"
+    + b"".join(
+        b"<item><title>Story %d &amp; more</title><link>https://news.example.com/%d</link>"
+        b"<pubDate>Fri, 27 Nov 2026 10:0%d:00 GMT</pubDate></item>" % (n, n, n)
+        for n in range(3)
+    )
+    + b"</channel></rss>"
+)
+FEED_URL = "https://news.example.com/rss"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+HEADERS = {"content-type": "application/rss+xml"}
+
+
+def test_workers_parse_feeds_like_a_direct_call(workers: PageWorkers) -> None:
+    parsed = asyncio.run(workers.parse_feed(FEED, url=FEED_URL, headers=HEADERS, now=NOW))
+    assert parsed == parse_feed(FEED, url=FEED_URL, headers=HEADERS, now=NOW)
+    assert [e.title for e in parsed.entries] == [f"Story {n} & more" for n in range(3)]
+
+
+def test_a_parse_error_comes_back_as_itself(workers: PageWorkers) -> None:
+    with pytest.raises(ParseError):
+        asyncio.run(workers.parse_feed(EMPTY_PAGE, url=FEED_URL, headers={}, now=NOW))
 
 
 def test_a_dead_worker_process_costs_no_page() -> None:
