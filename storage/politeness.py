@@ -10,6 +10,7 @@ ever lengthened, and pauses long over are deleted when a new one is saved.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, select
@@ -38,15 +39,30 @@ class SqlPolitenessStore:
                 return None
             return RobotsFile(row.origin, row.status, row.body, row.fetched_at)
 
-    def save_robots(self, robots: RobotsFile) -> None:
-        values = {
-            "origin": robots.origin,
-            "status": robots.status,
-            "body": robots.body,
-            "fetched_at": robots.fetched_at,
-        }
+    def robots_fetched(self) -> dict[str, datetime]:
+        with Session(read_only(self.engine)) as session:
+            rows = session.execute(select(RobotsTxtRow.origin, RobotsTxtRow.fetched_at))
+            return {origin: fetched_at for origin, fetched_at in rows}
+
+    def save_robots(self, files: Sequence[RobotsFile]) -> None:
+        latest: dict[str, RobotsFile] = {}  # one row per origin: an upsert may touch a row once
+        for robots in files:
+            known = latest.get(robots.origin)
+            if known is None or known.fetched_at <= robots.fetched_at:
+                latest[robots.origin] = robots
+        if not latest:
+            return
+        values = [
+            {
+                "origin": robots.origin,
+                "status": robots.status,
+                "body": robots.body,
+                "fetched_at": robots.fetched_at,
+            }
+            for robots in latest.values()
+        ]
         with Session(self.engine) as session, session.begin():
-            stmt = dialect_insert(session)(RobotsTxtRow).values(**values)
+            stmt = dialect_insert(session)(RobotsTxtRow).values(values)
             session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[RobotsTxtRow.origin],

@@ -120,8 +120,11 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client and its connections."""
-        await self._client.aclose()
+        """Save what politeness has not saved yet; close the client and its connections."""
+        try:
+            await self.politeness.flush()
+        finally:
+            await self._client.aclose()
 
     async def fetch(
         self,

@@ -9,7 +9,12 @@ for all of its feeds at once.
   (:data:`DEFAULT_PAUSE` when a 429 names none). No request goes to a paused host, from any
   feed; the pause is saved in the store, so the next run honours what is left of it.
 * **robots.txt** is read once per origin (scheme, host and port) and kept in the store for 24
-  hours (:mod:`ingest.fetch.robots` says what an answer means). A URL it disallows raises
+  hours (:mod:`ingest.fetch.robots` says what an answer means). Which origins the store holds
+  is read in one query (again after :data:`ROBOTS_INDEX_TTL`), so an origin it does not hold
+  costs no database read, and fetched files are saved :data:`ROBOTS_SAVE_BATCH` at a time and
+  when the fetcher closes: at thousands of hosts per run, a read and a write transaction per
+  host queued behind the article saves for SQLite's write lock (issue #17). A file not saved
+  because the process died is fetched again by the next run. A URL it disallows raises
   :class:`~ingest.errors.DisallowedError` and is never requested. An unreachable robots.txt
   disallows everything on that origin until the next run
   (:class:`~ingest.errors.DeferredError`). Requests made with ``robots=False`` (subscribed
@@ -30,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -38,10 +43,12 @@ from typing import Protocol
 import httpx
 
 from ingest.errors import DeferredError, DisallowedError, HostPausedError
-from ingest.fetch.robots import RobotsFile, RobotsRules
+from ingest.fetch.robots import ROBOTS_TTL, RobotsFile, RobotsRules
 
 __all__ = [
     "DEFAULT_PAUSE",
+    "ROBOTS_INDEX_TTL",
+    "ROBOTS_SAVE_BATCH",
     "HostPause",
     "MemoryPolitenessStore",
     "Politeness",
@@ -55,6 +62,11 @@ log = logging.getLogger(__name__)
 
 #: A 429 that names no Retry-After pauses its host this long.
 DEFAULT_PAUSE = 60.0
+#: Seconds this run trusts its list of the origins the store holds a robots.txt for; another
+#: run's saves show up after at most this long.
+ROBOTS_INDEX_TTL = 60.0
+#: Fetched robots.txt files saved in one transaction (the rest when the fetcher closes).
+ROBOTS_SAVE_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,11 @@ class PolitenessStore(Protocol):
     def robots(self, origin: str) -> RobotsFile | None:
         """The last robots.txt stored for ``origin``, however old."""
 
-    def save_robots(self, robots: RobotsFile) -> None:
-        """Keep ``robots`` for its origin, replacing what was there."""
+    def robots_fetched(self) -> dict[str, datetime]:
+        """When the robots.txt stored for each origin was fetched (no bodies: one cheap read)."""
+
+    def save_robots(self, files: Sequence[RobotsFile]) -> None:
+        """Keep each file for its origin, replacing an earlier fetch (a later one stays)."""
 
     def pauses(self, now: datetime) -> list[HostPause]:
         """Every pause that still runs at ``now``."""
@@ -102,8 +117,14 @@ class MemoryPolitenessStore:
     def robots(self, origin: str) -> RobotsFile | None:
         return self.robots_files.get(origin)
 
-    def save_robots(self, robots: RobotsFile) -> None:
-        self.robots_files[robots.origin] = robots
+    def robots_fetched(self) -> dict[str, datetime]:
+        return {origin: f.fetched_at for origin, f in self.robots_files.items()}
+
+    def save_robots(self, files: Sequence[RobotsFile]) -> None:
+        for robots in files:
+            known = self.robots_files.get(robots.origin)
+            if known is None or known.fetched_at <= robots.fetched_at:
+                self.robots_files[robots.origin] = robots
 
     def pauses(self, now: datetime) -> list[HostPause]:
         return [p for p in self.host_pauses.values() if p.until > now]
@@ -147,6 +168,9 @@ class Politeness:
         self._budget_end = None if self.config.budget is None else clock() + self.config.budget
         self._next_start: dict[str, float] = {}  # host -> the latest start reserved
         self._rules: dict[str, RobotsRules] = {}
+        self._stored_at: dict[str, datetime] = {}  # origin -> when the store's file was fetched
+        self._index_read_at: float | None = None
+        self._unsaved: list[RobotsFile] = []
         self._paused: dict[str, HostPause] = {}
         self._pauses_loaded = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -218,19 +242,43 @@ class Politeness:
             known = self._rules.get(origin)
             if known is not None:
                 return known
-            stored = await asyncio.to_thread(self.store.robots, origin)
+            stored = await self._stored_robots(origin)
             if stored is not None and stored.fresh(self._now()):
                 rules = RobotsRules.of(stored)
             else:
                 fetched = await fetch_robots(origin)
                 if isinstance(fetched, RobotsFile):
-                    await asyncio.to_thread(self.store.save_robots, fetched)
+                    self._unsaved.append(fetched)
+                    if len(self._unsaved) >= ROBOTS_SAVE_BATCH:
+                        await self.flush()
                     rules = RobotsRules.of(fetched)
                 else:
                     rules = fetched
                     log.warning("%s: %s", origin, rules.reason)
             self._rules[origin] = rules
             return rules
+
+    async def _stored_robots(self, origin: str) -> RobotsFile | None:
+        """The store's fresh robots.txt for ``origin``; no read when the index says it has none."""
+        if self._index_read_at is None or self._clock() - self._index_read_at > ROBOTS_INDEX_TTL:
+            async with self._lock("robots-index"):
+                if (
+                    self._index_read_at is None
+                    or self._clock() - self._index_read_at > ROBOTS_INDEX_TTL
+                ):
+                    self._stored_at = await asyncio.to_thread(self.store.robots_fetched)
+                    self._index_read_at = self._clock()
+        fetched_at = self._stored_at.get(origin)
+        now = self._now()
+        if fetched_at is None or not fetched_at <= now < fetched_at + ROBOTS_TTL:
+            return None
+        return await asyncio.to_thread(self.store.robots, origin)
+
+    async def flush(self) -> None:
+        """Save the robots.txt files fetched since the last save, in one transaction."""
+        files, self._unsaved = self._unsaved, []
+        if files:
+            await asyncio.to_thread(self.store.save_robots, files)
 
     # --- pauses ------------------------------------------------------------------------------
 

@@ -18,7 +18,13 @@ from politesite import HTML, PoliteSite
 from sqlalchemy import Engine, func, select
 
 from ingest.fetch.client import Fetcher, HttpConfig
-from ingest.fetch.polite import Politeness, PolitenessConfig
+from ingest.fetch.polite import (
+    ROBOTS_INDEX_TTL,
+    MemoryPolitenessStore,
+    Politeness,
+    PolitenessConfig,
+)
+from ingest.fetch.robots import RobotsFile
 from ingest.model import FeedResult, FeedSource, FeedStatus
 from ingest.pipeline import PipelineConfig, process_feed
 from storage.db import ensure_schema, make_engine
@@ -151,6 +157,56 @@ async def test_robots_txt_is_fetched_once_per_host_per_day_across_feeds_and_runs
     assert site.paths().count("/robots.txt") == 1
     await run_with_new_pages(4, now=later(hours=25))  # a day old: read again, once
     assert site.paths().count("/robots.txt") == 2
+
+
+async def test_robots_txt_files_are_saved_in_a_batch_by_the_time_the_fetcher_closes(
+    site: PoliteSite, engine: Engine
+) -> None:
+    """No write transaction per host: the run's robots.txt files go in when the fetcher closes
+    (or ROBOTS_SAVE_BATCH at a time), and the next run finds them there."""
+    site.robots("User-agent: *\nDisallow: /private/\n")
+    site.page("/news/1.html")
+    http = HttpConfig(user_agent=AGENT, allow_private_networks=True)
+    store = SqlPolitenessStore(engine)
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(RobotsTxtRow)) or 0)
+
+    async with Fetcher(http, store=store) as fetcher:
+        await fetcher.fetch(site.base + "/news/1.html", max_bytes=1 << 20, robots=True)
+        assert (site.paths(), stored()) == (["/robots.txt", "/news/1.html"], 0)
+    assert stored() == 1
+    async with Fetcher(http, store=store) as fetcher:
+        await fetcher.fetch(site.base + "/news/1.html", max_bytes=1 << 20, robots=True)
+    assert site.paths().count("/robots.txt") == 1
+
+
+async def test_a_run_reads_robots_txt_another_run_saved_once_its_index_is_renewed() -> None:
+    """The origins the store holds are read once, and again after ROBOTS_INDEX_TTL: until then
+    an origin another run saved meanwhile is fetched anew, after it the stored file is used."""
+    now = datetime.now(UTC)
+    store = MemoryPolitenessStore()
+    clock = [0.0]
+    politeness = Politeness(PolitenessConfig(), store, clock=lambda: clock[0])
+    fetched: list[str] = []
+
+    async def fetch(origin: str) -> RobotsFile:
+        fetched.append(origin)
+        return RobotsFile(origin, 200, "User-agent: *\nAllow: /\n", now)
+
+    closed = "User-agent: *\nDisallow: /\n"
+    await politeness.rules("https://a.example.com", fetch)  # reads the index: empty
+    store.save_robots([RobotsFile("https://b.example.com", 200, closed, now)])  # another run
+    await politeness.rules("https://b.example.com", fetch)
+    assert fetched == ["https://a.example.com", "https://b.example.com"]
+    store.save_robots([RobotsFile("https://c.example.com", 200, closed, now)])
+    clock[0] = ROBOTS_INDEX_TTL + 1
+    rules = await politeness.rules("https://c.example.com", fetch)
+    assert fetched == ["https://a.example.com", "https://b.example.com"]
+    assert not rules.allows("https://c.example.com/news/1.html")
+    await politeness.flush()
+    assert set(store.robots_fetched()) == {f"https://{h}.example.com" for h in "abc"}
 
 
 async def test_robots_txt_answering_503_means_no_page_of_that_host_is_requested(

@@ -28,16 +28,36 @@ def test_robots_txt_files_are_kept_and_replaced_by_a_later_fetch(engine: Engine)
     store = SqlPolitenessStore(engine)
     origin = "https://news.example.com"
     assert store.robots(origin) is None
-    store.save_robots(RobotsFile(origin, 200, "User-agent: *\nDisallow: /x/\n", NOW))
-    store.save_robots(RobotsFile("http://127.0.0.1:8080", 404, "", NOW))
+    assert store.robots_fetched() == {}
+    store.save_robots(
+        [
+            RobotsFile(origin, 200, "User-agent: *\nDisallow: /x/\n", NOW),
+            RobotsFile("http://127.0.0.1:8080", 404, "", NOW),
+        ]
+    )
     kept = store.robots(origin)
     assert kept == RobotsFile(origin, 200, "User-agent: *\nDisallow: /x/\n", NOW)
-    store.save_robots(RobotsFile(origin, 200, "User-agent: *\n", NOW + timedelta(days=1)))
-    store.save_robots(RobotsFile(origin, 200, "stale", NOW))  # an older fetch never wins
+    store.save_robots([RobotsFile(origin, 200, "User-agent: *\n", NOW + timedelta(days=1))])
+    store.save_robots([RobotsFile(origin, 200, "stale", NOW)])  # an older fetch never wins
     again = store.robots(origin)
     assert again is not None and again.body == "User-agent: *\n"
     unavailable = store.robots("http://127.0.0.1:8080")
     assert unavailable is not None and unavailable.status == 404
+    assert store.robots_fetched() == {origin: NOW + timedelta(days=1), unavailable.origin: NOW}
+
+
+def test_one_batch_may_name_an_origin_twice_and_the_later_fetch_is_kept(engine: Engine) -> None:
+    """Two fetches of one origin in a batch: an upsert may touch a row only once (Postgres)."""
+    store = SqlPolitenessStore(engine)
+    origin = "https://news.example.com"
+    store.save_robots(
+        [
+            RobotsFile(origin, 200, "later", NOW + timedelta(hours=1)),
+            RobotsFile(origin, 200, "earlier", NOW),
+        ]
+    )
+    kept = store.robots(origin)
+    assert kept is not None and kept.body == "later"
 
 
 def test_host_pauses_only_grow_and_only_running_ones_are_read(engine: Engine) -> None:
