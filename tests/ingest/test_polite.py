@@ -142,16 +142,18 @@ async def test_disallowed_and_unreachable() -> None:
 
 async def test_a_stored_robots_txt_is_used_while_fresh() -> None:
     store = MemoryPolitenessStore()
-    store.save_robots(RobotsFile(SITE, 200, "User-agent: *\nDisallow: /x/\n", NOW))
+    store.save_robots([RobotsFile(SITE, 200, "User-agent: *\nDisallow: /x/\n", NOW)])
     fresh = Harness(store=store)
     with pytest.raises(DisallowedError):
         await fresh.before("/x/a.html")
     assert fresh.asked == []
-    store.save_robots(RobotsFile(SITE, 200, "", NOW - timedelta(hours=25)))
-    stale = Harness(store=store)
+    old = MemoryPolitenessStore()
+    old.save_robots([RobotsFile(SITE, 200, "", NOW - timedelta(hours=25))])
+    stale = Harness(store=old)
     await stale.before("/x/a.html")
     assert stale.asked == [SITE]
-    kept = store.robots(SITE)
+    await stale.politeness.flush()  # what the fetcher does when it closes
+    kept = old.robots(SITE)
     assert kept is not None and kept.fetched_at == NOW
 
 
