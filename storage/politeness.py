@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from ingest.fetch.polite import HostPause
-from ingest.fetch.robots import RobotsFile
+from ingest.fetch.robots import RobotsFile, latest_per_origin
 from storage.db import read_only
 from storage.models import HostPauseRow, RobotsTxtRow
 from storage.repository import dialect_insert
@@ -45,11 +45,7 @@ class SqlPolitenessStore:
             return {origin: fetched_at for origin, fetched_at in rows}
 
     def save_robots(self, files: Sequence[RobotsFile]) -> None:
-        latest: dict[str, RobotsFile] = {}  # one row per origin: an upsert may touch a row once
-        for robots in files:
-            known = latest.get(robots.origin)
-            if known is None or known.fetched_at <= robots.fetched_at:
-                latest[robots.origin] = robots
+        latest = latest_per_origin(files)  # one row per origin: an upsert may touch a row once
         if not latest:
             return
         values = [
@@ -59,7 +55,7 @@ class SqlPolitenessStore:
                 "body": robots.body,
                 "fetched_at": robots.fetched_at,
             }
-            for robots in latest.values()
+            for robots in latest
         ]
         with Session(self.engine) as session, session.begin():
             stmt = dialect_insert(session)(RobotsTxtRow).values(values)

@@ -43,7 +43,7 @@ from typing import Protocol
 import httpx
 
 from ingest.errors import DeferredError, DisallowedError, HostPausedError
-from ingest.fetch.robots import ROBOTS_TTL, RobotsFile, RobotsRules
+from ingest.fetch.robots import RobotsFile, RobotsRules, latest_per_origin
 
 __all__ = [
     "DEFAULT_PAUSE",
@@ -121,10 +121,8 @@ class MemoryPolitenessStore:
         return {origin: f.fetched_at for origin, f in self.robots_files.items()}
 
     def save_robots(self, files: Sequence[RobotsFile]) -> None:
-        for robots in files:
-            known = self.robots_files.get(robots.origin)
-            if known is None or known.fetched_at <= robots.fetched_at:
-                self.robots_files[robots.origin] = robots
+        kept = latest_per_origin([*self.robots_files.values(), *files])
+        self.robots_files = {robots.origin: robots for robots in kept}
 
     def pauses(self, now: datetime) -> list[HostPause]:
         return [p for p in self.host_pauses.values() if p.until > now]
@@ -259,20 +257,19 @@ class Politeness:
             return rules
 
     async def _stored_robots(self, origin: str) -> RobotsFile | None:
-        """The store's fresh robots.txt for ``origin``; no read when the index says it has none."""
-        if self._index_read_at is None or self._clock() - self._index_read_at > ROBOTS_INDEX_TTL:
+        """The store's robots.txt for ``origin``; no read when its index says it has none."""
+        if self._index_stale():
             async with self._lock("robots-index"):
-                if (
-                    self._index_read_at is None
-                    or self._clock() - self._index_read_at > ROBOTS_INDEX_TTL
-                ):
+                if self._index_stale():
                     self._stored_at = await asyncio.to_thread(self.store.robots_fetched)
                     self._index_read_at = self._clock()
-        fetched_at = self._stored_at.get(origin)
-        now = self._now()
-        if fetched_at is None or not fetched_at <= now < fetched_at + ROBOTS_TTL:
+        if origin not in self._stored_at:
             return None
         return await asyncio.to_thread(self.store.robots, origin)
+
+    def _index_stale(self) -> bool:
+        read_at = self._index_read_at
+        return read_at is None or self._clock() - read_at > ROBOTS_INDEX_TTL
 
     async def flush(self) -> None:
         """Save the robots.txt files fetched since the last save, in one transaction."""

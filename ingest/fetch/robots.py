@@ -19,6 +19,7 @@ the minimum gap between two requests to the host (:meth:`RobotsRules.crawl_delay
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,6 +33,7 @@ __all__ = [
     "ROBOTS_TTL",
     "RobotsFile",
     "RobotsRules",
+    "latest_per_origin",
     "robots_text",
 ]
 
@@ -145,6 +147,16 @@ class RobotsRules:
 
     def __repr__(self) -> str:
         return f"RobotsRules({self.access.value}, {len(self.body)} chars)"
+
+
+def latest_per_origin(files: Iterable[RobotsFile]) -> list[RobotsFile]:
+    """The latest fetch of each origin among ``files``: an earlier fetch never replaces it."""
+    latest: dict[str, RobotsFile] = {}
+    for robots in files:
+        known = latest.get(robots.origin)
+        if known is None or known.fetched_at <= robots.fetched_at:
+            latest[robots.origin] = robots
+    return list(latest.values())
 
 
 def robots_text(body: bytes, *, limit: int = MAX_ROBOTS_BYTES) -> str:
