@@ -187,13 +187,21 @@ def list_feeds(engine: Engine) -> list[dict[str, Any]]:
 
 
 class SqlStore:
-    """The pipeline's store (``ingest.pipeline.ArticleStore``) over one SQLAlchemy engine."""
+    """The pipeline's store (``ingest.pipeline.ArticleStore``) over one SQLAlchemy engine.
+
+    Saves are group-committed. One writer at a time per process holds the write lock (threads
+    wait there, not in SQLite's busy handler, whose timeout would otherwise fail a feed when
+    many feeds save at once); the thread that gets it writes every save waiting by then, up to
+    ``BATCH_SIZE`` records, in one transaction. With thousands of small feeds that is one
+    commit for many feeds instead of one each. A group that fails is rolled back and its saves
+    are written again one transaction each, so one feed's error is that feed's alone.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # One writer at a time per process: threads wait here, not in SQLite's busy handler,
-        # whose timeout would otherwise fail a feed when many feeds save at once.
         self._write_lock = threading.Lock()
+        self._waiting_lock = threading.Lock()
+        self._waiting: list[_Save] = []
 
     def known(self, link_urls: Sequence[str]) -> dict[str, str | None]:
         """Entry hashes of already stored articles, by the link they were asked with."""
@@ -220,19 +228,87 @@ class SqlStore:
         """Insert new articles, update changed ones, count the rest as duplicates.
 
         ``records`` name distinct canonical URLs (``ingest.dedup.identity.collapse_records``).
+        A feed's records go in chunks of at most ``BATCH_SIZE``, each committed before the
+        next is written.
         """
         if len({r.article.canonical_url for r in records}) != len(records):
             raise ValueError("records must have distinct canonical URLs: collapse them first")
         counts = SaveCounts()
         for chunk in _chunks(records, BATCH_SIZE):
-            with self._write_lock, Session(self.engine) as session, session.begin():
-                lock_clusters(session)
-                feed_id = session.scalar(select(FeedRow.id).where(FeedRow.url == feed_url))
-                writer = _ChunkWriter(session, feed_id, chunk)
-                for record in chunk:
-                    counts += writer.save(record)
-                writer.finish()
+            counts += self._committed(_Save(feed_url, chunk))
         return counts
+
+    def _committed(self, save: _Save) -> SaveCounts:
+        """Queue ``save``; write groups of waiting saves until it is committed or has failed."""
+        with self._waiting_lock:
+            self._waiting.append(save)
+        with self._write_lock:
+            while save.outcome is None:
+                self._write_group(self._next_group())
+        if isinstance(save.outcome, BaseException):
+            raise save.outcome
+        return save.outcome
+
+    def _next_group(self) -> list[_Save]:
+        """The oldest waiting saves, at most ``BATCH_SIZE`` records unless one is larger."""
+        with self._waiting_lock:
+            size, taken = 0, 0
+            for save in self._waiting:
+                if taken and (size + len(save.records) > BATCH_SIZE):
+                    break
+                size += len(save.records)
+                taken += 1
+            group, self._waiting = self._waiting[:taken], self._waiting[taken:]
+        return group
+
+    def _write_group(self, group: Sequence[_Save]) -> None:
+        """Commit ``group`` in one transaction; on error, each save in a transaction of its own.
+
+        Every save of the group has its outcome when this returns or raises: the waiting
+        threads never wait for a save nobody will write.
+        """
+        try:
+            try:
+                counts = self._transaction(group)
+            except Exception as exc:
+                if len(group) == 1:
+                    group[0].outcome = exc
+                    return
+                for save in group:  # the group was rolled back: who failed it?
+                    try:
+                        save.outcome = self._transaction([save])[0]
+                    except Exception as own:
+                        save.outcome = own
+            else:
+                for save, saved in zip(group, counts, strict=True):
+                    save.outcome = saved
+        except BaseException as stop:  # interrupted: tell the others, then stop
+            for save in group:
+                if save.outcome is None:
+                    save.outcome = stop
+            raise
+
+    def _transaction(self, group: Sequence[_Save]) -> list[SaveCounts]:
+        with Session(self.engine) as session, session.begin():
+            lock_clusters(session)
+            feed_urls = sorted({save.feed_url for save in group})
+            named = select(FeedRow.url, FeedRow.id).where(FeedRow.url.in_(feed_urls))
+            rows = session.execute(named)
+            feed_ids = {url: feed_id for url, feed_id in rows}
+            # One writer per save, in order: each reads what the saves before it inserted.
+            return [
+                _ChunkWriter(session, feed_ids.get(save.feed_url), save.records).write()
+                for save in group
+            ]
+
+
+@dataclass(slots=True)
+class _Save:
+    """One feed's chunk of records waiting to be written, then what became of it."""
+
+    feed_url: str
+    records: Sequence[ArticleRecord]
+    outcome: SaveCounts | BaseException | None = None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -341,6 +417,7 @@ class _ChunkWriter:
     def __init__(self, session: Session, feed_id: int | None, chunk: Sequence[ArticleRecord]):
         self.session = session
         self.feed_id = feed_id
+        self.chunk = chunk
         self.by_url = self._stored_urls(chunk)
         self.twins = self._stored_texts(chunk)
         self.raw_rows: list[dict[str, Any]] = []
@@ -405,10 +482,14 @@ class _ChunkWriter:
             )
         return SaveCounts(new=1)
 
-    def finish(self) -> None:
-        """Write what was deferred to the end of the chunk: the new articles' raw pages."""
+    def write(self) -> SaveCounts:
+        """Save the whole chunk: every record, then the raw pages deferred to the end."""
+        counts = SaveCounts()
+        for record in self.chunk:
+            counts += self.save(record)
         if self.raw_rows:
             self.session.execute(insert(_RAW_PAGES), self.raw_rows)
+        return counts
 
 
 def _fingerprint(record: ArticleRecord) -> Fingerprint | None:
