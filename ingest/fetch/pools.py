@@ -5,7 +5,10 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpcore
 import httpx
+
+from ingest.fetch.sockets import AsyncioBackend
 
 
 class HostPools:
@@ -48,10 +51,7 @@ class HostPools:
         return pool
 
     def _keep_alive_pool(self) -> httpx.AsyncBaseTransport:
-        limits = httpx.Limits(
-            max_connections=self._per_host, max_keepalive_connections=self._per_host
-        )
-        return httpx.AsyncHTTPTransport(limits=limits, retries=0, verify=self.tls_context())
+        return pooled_transport(self._per_host, self.tls_context())
 
     def tls_context(self) -> ssl.SSLContext:
         """The one TLS context every pool verifies certificates with, made on first use.
@@ -111,3 +111,24 @@ class ReleasingStream(httpx.AsyncByteStream):
         finally:
             if release is not None:
                 await release()
+
+
+def pooled_transport(connections: int, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over a keep-alive pool of ``connections`` on asyncio's own sockets.
+
+    httpx builds its pool with httpcore's default network backend (anyio) and offers no
+    argument to choose another, so the pool is replaced with an identical one that connects
+    through :class:`~ingest.fetch.sockets.AsyncioBackend`.
+    """
+    transport = httpx.AsyncHTTPTransport(retries=0, verify=tls)
+    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+        raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool")
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=tls,
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        keepalive_expiry=httpx.Limits(max_connections=connections).keepalive_expiry,
+        retries=0,
+        network_backend=AsyncioBackend(),
+    )
+    return transport
