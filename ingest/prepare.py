@@ -21,6 +21,7 @@ event loop's process, competed with the loop for its one GIL (issue #17).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -148,8 +149,9 @@ def _zombie(pid: int) -> bool:
         return False
 
 
-#: What a worker needs, imported once in the fork server rather than once per worker.
-PRELOAD = ("ingest.prepare",)
+#: What a worker needs, imported (and its language model loaded) once in the fork server
+#: rather than once per worker.
+PRELOAD = ("ingest.preload",)
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -169,15 +171,20 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 class PageWorkers:
     """Where :func:`prepare_page` runs: a pool of ``processes`` processes, or threads if 0.
 
-    Use as a context manager (sync or async); the processes start on the first page only, so a
-    run with nothing new to fetch never pays for them.
+    Use as a context manager (sync or async). The processes start when the first page or
+    feed needs them, so a run with nothing new to fetch never pays for them, and they start
+    in a thread: booting the fork server takes a second or two, during which the event loop
+    goes on fetching instead of waiting for it.
     """
 
     def __init__(self, processes: int = 0) -> None:
         if processes < 0:
             raise ValueError("processes must be 0 (threads) or more")
         self.processes = processes
+        self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Future[ProcessPoolExecutor] | None = None
+        self._closed = False
 
     async def prepare(
         self,
@@ -219,33 +226,64 @@ class PageWorkers:
 
     async def _in_pool(self, call: Callable[[], T]) -> T:
         """Run ``call`` in the pool; a broken pool is dropped before the error goes up."""
-        pool = self._executor()
+        pool = await self._started()
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, call)
         except BrokenProcessPool:
             self._replace(pool)
             raise
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=_worker_context(),
-                initializer=_start_worker,
-                initargs=(os.getpid(),),
-            )
-        return self._pool
+    async def _started(self) -> ProcessPoolExecutor:
+        """The pool, its processes all running: started in a thread by the first caller."""
+        if self._pool is not None:
+            return self._pool
+        if self._starting is None or self._starting.get_loop() is not asyncio.get_running_loop():
+            self._starting = asyncio.ensure_future(asyncio.to_thread(self._start))
+        starting = self._starting
+        try:
+            return await asyncio.shield(starting)
+        except BaseException:
+            if starting.done() and self._starting is starting:
+                self._starting = None  # it failed: the next caller tries again
+            raise
+
+    def _start(self) -> ProcessPoolExecutor:
+        """Make the pool and wait until each worker runs (the executor forks one per task)."""
+        pool = ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=_worker_context(),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
+        try:
+            for ready in [pool.submit(os.getpid) for _ in range(self.processes)]:
+                ready.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        with self._lock:
+            if not self._closed:
+                self._pool = pool
+                return pool
+        pool.shutdown(wait=False, cancel_futures=True)  # closed while it started
+        raise RuntimeError("the page workers were closed while they started")
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Drop a broken pool (once, however many pages noticed it); the next call starts anew."""
-        if self._pool is broken:
+        with self._lock:
+            if self._pool is not broken:
+                return
             self._pool = None
-            broken.shutdown(wait=False, cancel_futures=True)
+            self._starting = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the workers; one still starting is stopped as soon as it has started."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> PageWorkers:
         return self
@@ -267,4 +305,9 @@ class PageWorkers:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        starting = self._starting
+        if starting is not None and not starting.done():
+            # Let the start finish before closing: it then finds the pool closed and stops it.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(starting)
         await asyncio.to_thread(self.close)

@@ -12,7 +12,7 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from ingest.extract.candidates import Candidate
 
-__all__ = ["choose_language", "detect_language", "normalize_language"]
+__all__ = ["choose_language", "detect_language", "load_model", "normalize_language"]
 
 # Detection reads a prefix: a thousand characters settle the question.
 _DETECT_CHARS = 1000
@@ -67,6 +67,15 @@ def _load_identifier() -> LanguageIdentifier:
     # row-major copy (same values, same size) makes the gather several times faster.
     identifier.nb_ptc = np.ascontiguousarray(identifier.nb_ptc)
     return identifier
+
+
+def load_model() -> None:
+    """Load the language model now rather than on the first page that needs it.
+
+    The extraction workers' fork server does (``ingest.preload``), so that every worker it
+    forks starts with the model in memory instead of spending half a second loading its own.
+    """
+    _identifier()
 
 
 def detect_language(text: str) -> tuple[str, float] | None:

@@ -2,8 +2,6 @@
 
 ``client`` (Fetcher: deadline, redirects, per-host slots), and, as they are split out of it,
 the SSRF guard, the body caps and the status table; ``decode`` turns page bytes into text.
+Import the module you need (``from ingest.fetch.client import Fetcher``): the package itself
+imports nothing, so the extraction workers, which only decode, never load httpx.
 """
-
-from ingest.fetch.client import Fetcher, HttpConfig, Resolver, classify_status
-
-__all__ = ["Fetcher", "HttpConfig", "Resolver", "classify_status"]

@@ -104,6 +104,52 @@ def test_a_dead_worker_process_costs_no_page() -> None:
         assert workers._pool is not pool  # the broken pool was replaced
 
 
+def _language_model_loaded() -> bool:
+    from ingest.extract import lang
+
+    return lang._load_identifier.cache_info().currsize == 1
+
+
+def test_workers_start_with_the_language_model_loaded() -> None:
+    """The fork server loads it once (ingest.preload): no worker loads its own."""
+    with PageWorkers(1) as workers:
+        assert asyncio.run(workers._off_loop(_language_model_loaded, "no page"))
+
+
+# A fresh process (the fork server is started once per process) that counts how often its
+# event loop ran a 10 ms timer while its first page started the pool.
+_TICKS = """
+import asyncio
+from ingest.prepare import PageWorkers
+
+async def run():
+    ticks = 0
+
+    async def tick():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    with PageWorkers(2) as workers:
+        await workers.prepare(b"<html><body><p>x</p></body></html>", "https://example.com/")
+    ticker.cancel()
+    print(ticks)
+
+asyncio.run(run())
+"""
+
+
+def test_the_event_loop_goes_on_while_the_workers_start() -> None:
+    """Booting the fork server takes a second or so: fetches must not wait for it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TICKS], capture_output=True, text=True, timeout=120, check=True
+    )
+    # Blocked while the fork server booted, the loop ticked once or twice at most.
+    assert int(done.stdout) >= 10
+
+
 # A process that starts a pool, prints its workers' ids and waits to be killed.
 _OWNER = """
 import asyncio, sys, time
