@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+import zstandard
 
 from ingest.dedup.neardup import Fingerprint
 from ingest.health import HealthCounts
@@ -113,9 +116,32 @@ class Article:
         return len(self.text.split())
 
 
-#: zlib level of stored pages. They are kept only until they are pruned, and level 1
-#: compresses 100 KB pages 2.5 times faster than level 6 for a result about a fifth larger.
-RAW_COMPRESSION_LEVEL = 1
+#: zstd level of stored pages. Level 3, zstd's default, compresses a 100 KB page two to three
+#: times faster than zlib's level 1 did, into a fifth less space (issue #16: 0.47 against
+#: 1.05 ms per ScrapingHub page, 19.7 % of the bytes against 23.5 %).
+RAW_COMPRESSION_LEVEL = 3
+#: How every zstd frame begins (RFC 8878 §3.1.1). Pages stored before zstd are zlib streams,
+#: whose first byte is 0x78 for every window size zlib writes, so the two never mix up.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_codecs = threading.local()
+
+
+def pack_page(body: bytes) -> bytes:
+    """Compress page bytes for storage (zstd)."""
+    compressor = getattr(_codecs, "compressor", None)
+    if compressor is None:  # one per thread: a zstd context must not be shared at once
+        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=RAW_COMPRESSION_LEVEL)
+    return bytes(compressor.compress(body))
+
+
+def unpack_page(stored: bytes) -> bytes:
+    """The page bytes of a stored ``raw_pages.body``: zstd, or zlib for rows stored earlier."""
+    if stored[:4] != _ZSTD_MAGIC:
+        return zlib.decompress(stored)
+    decompressor = getattr(_codecs, "decompressor", None)
+    if decompressor is None:
+        decompressor = _codecs.decompressor = zstandard.ZstdDecompressor()
+    return bytes(decompressor.decompress(stored))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +150,15 @@ class RawPage:
 
     url: str
     content_type: str | None
-    compressed: bytes  # zlib
+    compressed: bytes  # pack_page: zstd
 
     @classmethod
     def of(cls, url: str, content_type: str | None, body: bytes) -> RawPage:
-        return cls(url, content_type, zlib.compress(body, RAW_COMPRESSION_LEVEL))
+        return cls(url, content_type, pack_page(body))
 
     @property
     def body(self) -> bytes:
-        return zlib.decompress(self.compressed)
+        return unpack_page(self.compressed)
 
 
 @dataclass(slots=True)

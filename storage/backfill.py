@@ -6,7 +6,6 @@ failed day is retried alone.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session
 
+from ingest.model import unpack_page
 from storage.db import read_only
 from storage.models import ArticleRow, BackfillDayRow, FeedRow, RawPageRow
 from storage.repository import dialect_insert
@@ -112,5 +112,5 @@ def raw_pages_between(engine: Engine, feed_url: str, day: date) -> Iterator[Stor
                 entry_hash=article.entry_hash,
                 content_type=raw.content_type,
                 fetched_at=article.fetched_at,
-                body=zlib.decompress(raw.body),
+                body=unpack_page(raw.body),
             )

@@ -25,7 +25,6 @@ crash in between exports those rows again next time. Deleted articles are not re
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ingest.errors import ConfigError
+from ingest.model import unpack_page
 from storage.models import ArticleRow, ExportWatermarkRow, FeedRow, RawPageRow
 from storage.repository import article_dict, dialect_insert
 
@@ -118,7 +118,7 @@ def read_raw_window(
                     raw.url,
                     raw.content_type,
                     raw.fetched_at,
-                    zlib.decompress(raw.body),
+                    unpack_page(raw.body),
                 )
                 for _, raw in rows
             ]

@@ -115,7 +115,7 @@ class ArticleRow(Base):
 
 
 class RawPageRow(Base):
-    """The page bytes an article was extracted from, zlib-compressed, for re-extraction."""
+    """The page bytes an article was extracted from, compressed (``ingest.model.pack_page``)."""
 
     __tablename__ = "raw_pages"
 

@@ -7,7 +7,6 @@ the query functions serve the command line and the flows.
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from ingest.model import (
     FeedState,
     SaveCounts,
     Validators,
+    unpack_page,
 )
 from storage.clusters import link_article, lock_clusters
 from storage.db import read_only
@@ -616,7 +616,7 @@ def raw_page(engine: Engine, article_id: int) -> bytes | None:
     """The stored page bytes of an article, decompressed."""
     with Session(read_only(engine)) as session:
         row = session.get(RawPageRow, article_id)
-        return zlib.decompress(row.body) if row is not None else None
+        return unpack_page(row.body) if row is not None else None
 
 
 #: Keys of an earlier version of an article, as ``newsflow articles --revisions`` shows it.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from ingest.dedup.identity import collapse_records
 from ingest.dedup.keys import content_hash
@@ -22,7 +24,12 @@ from ingest.model import (
     RawPage,
     SaveCounts,
     Validators,
+    pack_page,
+    unpack_page,
 )
+from storage.backfill import raw_pages_between
+from storage.export import open_window, read_raw_window
+from storage.models import RawPageRow
 from storage.outcomes import record_outcome
 from storage.repository import (
     ArticleQuery,
@@ -238,3 +245,39 @@ def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     rec.article = dataclasses.replace(rec.article, published_at=datetime(2021, 1, 1))
     with pytest.raises(Exception, match="naive datetime"):
         store.save(FEED_A, [rec])
+
+
+@pytest.mark.parametrize(
+    "pack",
+    [
+        pytest.param(lambda page: zlib.compress(page, 1), id="zlib-level-1-before-2026-12-08"),
+        pytest.param(lambda page: zlib.compress(page, 9), id="zlib-level-9"),
+        pytest.param(lambda page: zlib.compress(page, 1, wbits=9), id="zlib-small-window"),
+        pytest.param(pack_page, id="zstd-now"),
+    ],
+)
+def test_raw_pages_read_back_from_either_stored_format(
+    store: SqlStore, pack: Callable[[bytes], bytes]
+) -> None:
+    """Pages stored as zlib streams by an older newsflow stay readable by every reader."""
+    rec = record("/old", published=T0)
+    assert store.save(FEED_A, [rec]) == SaveCounts(new=1)
+    page = rec.raw.body  # type: ignore[union-attr]
+    [row] = query_articles(store.engine, ArticleQuery())
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(RawPageRow).where(RawPageRow.article_id == row["id"]).values(body=pack(page))
+        )
+    assert raw_page(store.engine, row["id"]) == page
+    [stored] = list(raw_pages_between(store.engine, FEED_A, T0.date()))
+    assert stored.body == page
+    [exported] = list(read_raw_window(store.engine, open_window(store.engine, None)))
+    assert exported.body == page
+
+
+def test_pages_are_stored_as_zstd_frames() -> None:
+    page = b"<html><body>" + b"<p>A paragraph of the story, told once more.</p>" * 200 + b"</html>"
+    packed = RawPage.of("https://a.example/x", "text/html", page).compressed
+    assert packed[:4] == b"\x28\xb5\x2f\xfd"  # zstd's magic number (RFC 8878)
+    assert len(packed) < len(zlib.compress(page, 1))
+    assert unpack_page(packed) == page
