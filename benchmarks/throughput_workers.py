@@ -31,6 +31,7 @@ import os
 import pstats
 import sqlite3
 import sys
+import threading
 import time
 import tomllib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -224,14 +225,27 @@ async def pipeline(feeds_file: Path, database_url: str) -> dict[str, Any]:
 
 
 def thread_cpu() -> dict[str, float]:
-    """CPU seconds so far of the event-loop (main) thread and of all other live threads."""
+    """CPU seconds so far of the event-loop (main) thread and of all other live threads, and
+    of the other threads by kind: ``to_thread`` (asyncio's workers: saves, lookups), the
+    process pool's manager and feeder threads, and the rest."""
     tick = os.sysconf("SC_CLK_TCK")
-    split = {"loop": 0.0, "others": 0.0}
+    split = {"loop": 0.0, "others": 0.0, "to_thread": 0.0, "pool_threads": 0.0, "rest": 0.0}
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
     for task in Path("/proc/self/task").iterdir():
         stat = (task / "stat").read_text()
+        name = names.get(int(task.name), "")
         utime, stime = stat[stat.rindex(")") + 2 :].split()[11:13]
-        kind = "loop" if int(task.name) == os.getpid() else "others"
-        split[kind] += (int(utime) + int(stime)) / tick
+        seconds = (int(utime) + int(stime)) / tick
+        if int(task.name) == os.getpid():
+            split["loop"] += seconds
+            continue
+        split["others"] += seconds
+        if name.startswith("asyncio_"):
+            split["to_thread"] += seconds
+        elif name.startswith(("QueueFeeder", "Thread-")):
+            split["pool_threads"] += seconds
+        else:
+            split["rest"] += seconds
     return {kind: round(seconds, 2) for kind, seconds in split.items()}
 
 
