@@ -209,13 +209,12 @@ class SqlStore:
             return {}
         wanted = set(link_urls)
         found: dict[str, str | None] = {}
-        with Session(read_only(self.engine)) as session:
+        articles = _ARTICLES.c
+        with read_only(self.engine).connect() as conn:
             for chunk in _chunks(sorted(wanted), 500):
-                rows = session.execute(
-                    select(
-                        ArticleRow.link_url, ArticleRow.canonical_url, ArticleRow.entry_hash
-                    ).where(
-                        or_(ArticleRow.link_url.in_(chunk), ArticleRow.canonical_url.in_(chunk))
+                rows = conn.execute(
+                    select(articles.link_url, articles.canonical_url, articles.entry_hash).where(
+                        or_(articles.link_url.in_(chunk), articles.canonical_url.in_(chunk))
                     )
                 )
                 for link, canonical, entry_hash in rows:
@@ -293,13 +292,10 @@ class SqlStore:
             lock_clusters(session)
             feed_urls = sorted({save.feed_url for save in group})
             named = select(FeedRow.url, FeedRow.id).where(FeedRow.url.in_(feed_urls))
-            rows = session.execute(named)
-            feed_ids = {url: feed_id for url, feed_id in rows}
-            # One writer per save, in order: each reads what the saves before it inserted.
-            return [
-                _ChunkWriter(session, feed_ids.get(save.feed_url), save.records).write()
-                for save in group
-            ]
+            feed_ids = {url: feed_id for url, feed_id in session.execute(named)}
+            return _GroupWriter(
+                session, [(feed_ids.get(save.feed_url), save.records) for save in group]
+            ).write()
 
 
 @dataclass(slots=True)
@@ -383,6 +379,7 @@ def _has_text(record: ArticleRecord) -> bool:
 # The tables themselves, for SQL Core statements that bypass the ORM's per-object bookkeeping.
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _RAW_PAGES = cast(Table, RawPageRow.__table__)
+_INSERT_RAW_PAGE = insert(_RAW_PAGES)
 
 
 # Per-article statements built once; their values come as parameters, so no statement is
@@ -404,43 +401,65 @@ def _article_insert(insert_of: Any) -> Any:
     )
 
 
-class _ChunkWriter:
-    """Saves one chunk of records in one transaction, with as few statements as it can.
+class _GroupWriter:
+    """Saves a group of feeds' records in one transaction, with as few statements as it can.
 
-    What the chunk needs to know about stored articles (which URLs and which texts are there
-    already) is read in two queries up front and kept current as the chunk's own articles are
-    inserted; the SQL Core statements skip the ORM's unit of work, and the raw pages go in
-    one multi-row insert at the end. Each new article still costs a handful of statements:
-    its insert, its near-duplicate lookup and index, its cluster.
+    What the group needs to know about stored articles (which URLs and which texts are there
+    already) is read in two queries up front and kept current as the group's own articles
+    are inserted, so each record sees what the records before it stored, as if they had been
+    saved one by one. SQL Core statements on the session's connection skip the ORM's unit of
+    work, and the raw pages go in one multi-row insert at the end. Each new article still
+    costs a handful of statements: its insert, its near-duplicate lookup and index, its
+    cluster.
     """
 
-    def __init__(self, session: Session, feed_id: int | None, chunk: Sequence[ArticleRecord]):
+    def __init__(
+        self, session: Session, saves: Sequence[tuple[int | None, Sequence[ArticleRecord]]]
+    ) -> None:
         self.session = session
-        self.feed_id = feed_id
-        self.chunk = chunk
-        self.by_url = self._stored_urls(chunk)
-        self.twins = self._stored_texts(chunk)
+        self.conn = session.connection()
+        self.saves = saves
+        records = [record for _, chunk in saves for record in chunk]
+        self.by_url = self._stored_urls(records)
+        self.twins = self._stored_texts(records)
         self.raw_rows: list[dict[str, Any]] = []
+        self.insert = _article_insert(dialect_insert(session))
 
-    def _stored_urls(self, chunk: Sequence[ArticleRecord]) -> dict[str, int]:
-        """Article ids by canonical and link URL, for the URLs this chunk names."""
-        urls = sorted({r.article.canonical_url for r in chunk} | {r.link_url for r in chunk})
-        rows = self.session.execute(
-            select(ArticleRow.id, ArticleRow.canonical_url, ArticleRow.link_url)
-            .where(or_(ArticleRow.canonical_url.in_(urls), ArticleRow.link_url.in_(urls)))
-            .order_by(ArticleRow.id.desc())  # the earliest wins below, as a LIMIT 1 scan would
-        )
+    def _stored_urls(self, records: Sequence[ArticleRecord]) -> dict[str, int]:
+        """Article ids by canonical and link URL, for the URLs these records name."""
+        urls = sorted({r.article.canonical_url for r in records} | {r.link_url for r in records})
         found: dict[str, int] = {}
-        for article_id, canonical, link in rows:
-            found[canonical] = article_id
-            found[link] = article_id
+        for chunk in _chunks(urls, 500):  # bound parameters per statement stay few
+            rows = self.conn.execute(
+                select(_ARTICLES.c.id, _ARTICLES.c.canonical_url, _ARTICLES.c.link_url).where(
+                    or_(_ARTICLES.c.canonical_url.in_(chunk), _ARTICLES.c.link_url.in_(chunk))
+                )
+            )
+            for article_id, canonical, link in rows:  # the earliest wins, as a scan by id would
+                if canonical not in found or article_id < found[canonical]:
+                    found[canonical] = article_id
+                if link not in found or article_id < found[link]:
+                    found[link] = article_id
         return found
 
-    def _stored_texts(self, chunk: Sequence[ArticleRecord]) -> dict[str, _Twin]:
-        """The earliest stored article for each content hash of the chunk's non-empty texts."""
-        return _earliest_with_text(self.session, (r.content_hash for r in chunk if _has_text(r)))
+    def _stored_texts(self, records: Sequence[ArticleRecord]) -> dict[str, _Twin]:
+        """The earliest stored article for each content hash of the records' non-empty texts."""
+        return _earliest_with_text(self.session, (r.content_hash for r in records if _has_text(r)))
 
-    def save(self, record: ArticleRecord) -> SaveCounts:
+    def write(self) -> list[SaveCounts]:
+        """Save every record in order, then the raw pages deferred to the end; the counts of
+        each save."""
+        counts = []
+        for feed_id, chunk in self.saves:
+            saved = SaveCounts()
+            for record in chunk:
+                saved += self.save(feed_id, record)
+            counts.append(saved)
+        if self.raw_rows:
+            self.conn.execute(_INSERT_RAW_PAGE, self.raw_rows)
+        return counts
+
+    def save(self, feed_id: int | None, record: ArticleRecord) -> SaveCounts:
         existing = self.by_url.get(record.article.canonical_url) or self.by_url.get(record.link_url)
         if existing is not None:
             row = self.session.get(ArticleRow, existing)
@@ -451,8 +470,8 @@ class _ChunkWriter:
         if twin is not None and same_outlet(twin.url, record.article.canonical_url):
             return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
         values = _article_values(record)
-        values.update(feed_id=self.feed_id, created_at=record.fetched_at)
-        new_id = self.session.scalar(_article_insert(dialect_insert(self.session)), values)
+        values.update(feed_id=feed_id, created_at=record.fetched_at)
+        new_id = self.conn.execute(self.insert, values).scalar()
         if new_id is None:  # another run stored it between our check and our insert
             return SaveCounts(duplicates=1)
         cluster = link_article(
@@ -462,7 +481,7 @@ class _ChunkWriter:
             record.article.language,
             same_text_cluster=_cluster_of(self.session, twin),
         )
-        self.session.execute(
+        self.conn.execute(
             _SET_CLUSTER,
             {"row": new_id, "cluster": cluster, "of": None if cluster == new_id else cluster},
         )
@@ -481,15 +500,6 @@ class _ChunkWriter:
                 }
             )
         return SaveCounts(new=1)
-
-    def write(self) -> SaveCounts:
-        """Save the whole chunk: every record, then the raw pages deferred to the end."""
-        counts = SaveCounts()
-        for record in self.chunk:
-            counts += self.save(record)
-        if self.raw_rows:
-            self.session.execute(insert(_RAW_PAGES), self.raw_rows)
-        return counts
 
 
 def _fingerprint(record: ArticleRecord) -> Fingerprint | None:
@@ -551,6 +561,9 @@ def _update_existing(session: Session, row: ArticleRow, record: ArticleRecord) -
         else:
             raw.url, raw.content_type = record.raw.url, record.raw.content_type
             raw.fetched_at, raw.body = record.fetched_at, body
+    # The group's later records are written with Core statements, which do not flush the
+    # ORM's pending changes first: write this article's now.
+    session.flush()
     return SaveCounts(updated=1)
 
 

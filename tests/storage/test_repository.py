@@ -21,6 +21,7 @@ from ingest.model import (
     FeedSource,
     FeedStatus,
     FeedUpdate,
+    PagesNote,
     RawPage,
     SaveCounts,
     Validators,
@@ -188,6 +189,44 @@ def test_feed_health_is_recorded_and_reset(store: SqlStore) -> None:
     state = feed_states(engine, [FEED_A])[FEED_A]
     assert (state.consecutive_failures, state.validators.etag) == (0, '"v1"')
     assert not reset_feed(engine, "https://unknown.example/rss")
+
+
+def test_one_call_records_feeds_of_every_shape_each_as_its_own(store: SqlStore) -> None:
+    """record_outcome writes feeds of one shape with one statement: none may get another's."""
+    engine = store.engine
+    feeds = [f"https://f{n}.example/rss" for n in range(6)]
+    sync_feeds(engine, [FeedSource(url) for url in feeds])
+    learned = Cadence(timedelta(minutes=20), 72.0, 96.0, 10, T0)
+    record_feed(engine, feeds[3], FeedUpdate(FeedStatus.FAILED, T0, T0, error="earlier"))
+    updates = [
+        FeedUpdate(FeedStatus.OK, T0, T0 + timedelta(minutes=20), Validators('"a"', None),
+                   pages=PagesNote(2, True, None), cadence=learned),
+        FeedUpdate(FeedStatus.OK, T0, T0 + timedelta(minutes=21), Validators('"b"', "Mon"),
+                   pages=PagesNote(0, True, "Cloudflare challenge (1 page)"), cadence=learned),
+        FeedUpdate(FeedStatus.NOT_MODIFIED, T0, T0 + timedelta(minutes=22),
+                   Validators('"c"', None)),
+        FeedUpdate(FeedStatus.FAILED, T0, T0 + timedelta(minutes=30), error="timed out"),
+        FeedUpdate(FeedStatus.FAILED, T0, T0 + timedelta(minutes=31), error="gone", parked=True),
+    ]  # fmt: skip
+    results = [
+        FeedResult(url, None, update.status, update=update)
+        for url, update in zip(feeds, updates, strict=False)
+    ]
+    record_outcome(engine, results)
+    states = feed_states(engine, feeds)
+    rows = {r["url"]: r for r in list_feeds(engine)}
+    assert [states[url].validators for url in feeds[:3]] == [
+        Validators('"a"', None), Validators('"b"', "Mon"), Validators('"c"', None),
+    ]  # fmt: skip
+    assert [states[url].next_fetch_at for url in feeds[:5]] == [u.next_fetch_at for u in updates]
+    assert [states[url].consecutive_failures for url in feeds] == [0, 0, 0, 2, 1, 0]
+    assert [rows[url]["last_error"] for url in feeds] == [
+        None, None, None, "timed out", "gone", None,
+    ]  # fmt: skip
+    assert [rows[url]["blocked_by"] for url in feeds[:2]] == [None, "Cloudflare challenge (1 page)"]
+    assert [states[url].parked for url in feeds] == [False] * 4 + [True, False]
+    assert [states[url].cadence for url in feeds] == [learned, learned, None, None, None, None]
+    assert rows[feeds[5]]["last_fetched_at"] is None  # not in the call: untouched
 
 
 def test_what_adaptive_polling_learned_reads_back_equal(store: SqlStore) -> None:
