@@ -457,6 +457,7 @@ async def _article_record(
             max_bytes=config.max_page_bytes,
             accept=PAGE_ACCEPT,
             robots=obey_robots,
+            wall_marks=False,  # prepare_page looks for them on pages that are no article
         )
         prepared = await pages.prepare(
             page.body, page.url, content_type=page.content_type, entry=entry, now=now()

@@ -42,7 +42,14 @@ from ingest.errors import ExtractError, ParseError, WallError
 from ingest.extract import extract_article
 from ingest.feeds.parse import parse_feed
 from ingest.fetch.decode import decode_html
-from ingest.fetch.walls import CONSENT_MAX_WORDS, CONSENT_WALL, consent_page, reads_as_consent
+from ingest.fetch.walls import (
+    CONSENT_MAX_WORDS,
+    CONSENT_WALL,
+    HEAD_BYTES,
+    challenge_page,
+    consent_page,
+    reads_as_consent,
+)
 from ingest.model import Article, FeedEntry, ParsedFeed, RawPage
 
 T = TypeVar("T")
@@ -70,15 +77,18 @@ def prepare_page(
     """Extract a page and compute its hash, fingerprint and compressed copy.
 
     Raises ``ExtractError`` when the page yields no article, and ``WallError`` when the page
-    is only a cookie/consent form (``ingest.fetch.walls.consent_page``): never an article.
+    is a bot challenge (``ingest.fetch.walls.challenge_page``) or only a cookie/consent form
+    (``consent_page``): never an article. Only pages with little text are looked at for
+    either: a page of more than ``CONSENT_MAX_WORDS`` words is an article, whatever banner
+    or script it also carries.
     """
     try:
         article = extract_article(body, url, content_type=content_type, entry=entry, now=now)
     except ExtractError:
-        _refuse_consent_page(body, content_type, text=None)
+        _refuse_wall_page(body, content_type, text=None)
         raise
     if article.word_count <= CONSENT_MAX_WORDS and article.sources.get("text") != "feed":
-        _refuse_consent_page(body, content_type, text=article.text, title=article.title)
+        _refuse_wall_page(body, content_type, text=article.text, title=article.title)
     return PreparedPage(
         article=article,
         content_hash=content_hash(article.text),
@@ -87,11 +97,14 @@ def prepare_page(
     )
 
 
-def _refuse_consent_page(
+def _refuse_wall_page(
     body: bytes, content_type: str | None, *, text: str | None, title: str | None = None
 ) -> None:
-    """Raise WallError when a page with little text is only a consent form (the page is
-    decoded again only when its text reads as one)."""
+    """Raise WallError when a page with little text is a bot challenge or only a consent form
+    (the page is decoded again only when its text reads as one)."""
+    challenge = challenge_page(body[:HEAD_BYTES])
+    if challenge is not None:
+        raise WallError.of(challenge)
     if text is not None and not reads_as_consent(text):
         return
     if consent_page(decode_html(body, content_type)[0], text, title):

@@ -47,7 +47,7 @@ from ingest.fetch.polite import (
 from ingest.fetch.pools import HostPools
 from ingest.fetch.robots import MAX_ROBOTS_BYTES, RobotsFile, RobotsRules, robots_text
 from ingest.fetch.status import classify_status
-from ingest.fetch.walls import CONSENT_WALL, HEAD_BYTES, bot_wall, consent_redirect
+from ingest.fetch.walls import CONSENT_WALL, HEAD_BYTES, bot_wall, consent_redirect, header_wall
 from ingest.model import FetchResult, Validators
 
 __all__ = ["Fetcher", "HttpConfig", "Resolver", "StreamedBody", "classify_status"]
@@ -135,6 +135,7 @@ class Fetcher:
         accept: str = "*/*",
         robots: bool = False,
         truncate: bool = False,
+        wall_marks: bool = True,
     ) -> FetchResult:
         """Fetch ``url``, following redirects, and return the decoded body (or a 304).
 
@@ -143,6 +144,10 @@ class Fetcher:
         crawl delay (DeferredError when that falls beyond the run's budget). Every request
         honours host pauses (HostPausedError) and ``NEWSFLOW_HOST_DELAY``. ``truncate``:
         return the first ``max_bytes`` of a longer body instead of refusing it.
+        ``wall_marks``: look for a bot challenge's marks in the body of a successful HTML
+        answer too (refusals and headers are always looked at). Pages pass False: their
+        preparation looks at the pages that turn out not to be articles
+        (``ingest.prepare``), which spares the event loop a scan of every page.
         """
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, not {max_bytes}")
@@ -166,7 +171,9 @@ class Fetcher:
                         if started is None:
                             started = loop.time()
                             deadline.reschedule(started + total)
-                        outcome = await self._polite_exchange(current, headers, max_bytes, truncate)
+                        outcome = await self._polite_exchange(
+                            current, headers, max_bytes, truncate, wall_marks
+                        )
                     if isinstance(outcome, httpx.URL):
                         consent = consent_redirect(str(outcome))
                         if consent is not None:
@@ -216,12 +223,17 @@ class Fetcher:
         return RobotsFile(origin, result.status, body, now)
 
     async def _polite_exchange(
-        self, url: httpx.URL, headers: dict[str, str], max_bytes: int, truncate: bool
+        self,
+        url: httpx.URL,
+        headers: dict[str, str],
+        max_bytes: int,
+        truncate: bool,
+        wall_marks: bool = True,
     ) -> httpx.URL | tuple[int, dict[str, str], bytes]:
         """One exchange, after a last look at the host's pause; a 429/503 pauses the host."""
         self.politeness.check_pause(host_key(url))
         try:
-            return await self._exchange(url, headers, max_bytes, truncate)
+            return await self._exchange(url, headers, max_bytes, truncate, wall_marks)
         except HostPausedError:
             raise
         except RateLimitedError as exc:
@@ -282,7 +294,12 @@ class Fetcher:
             yield
 
     async def _exchange(
-        self, url: httpx.URL, headers: dict[str, str], max_bytes: int, truncate: bool = False
+        self,
+        url: httpx.URL,
+        headers: dict[str, str],
+        max_bytes: int,
+        truncate: bool = False,
+        wall_marks: bool = True,
     ) -> httpx.URL | tuple[int, dict[str, str], bytes]:
         """Send one request; return the redirect target or (status, headers, body)."""
         reading_body = False
@@ -308,7 +325,11 @@ class Fetcher:
                 reading_body = True
                 body = await read_body(response, max_bytes, truncate=truncate)
                 if _is_html(response_headers, body):
-                    wall = bot_wall(status, response_headers, body[:HEAD_BYTES])
+                    wall = (
+                        bot_wall(status, response_headers, body[:HEAD_BYTES])
+                        if wall_marks
+                        else header_wall(response_headers)
+                    )
                     if wall is not None:
                         raise WallError.of(wall, status=status)
                 return status, response_headers, body

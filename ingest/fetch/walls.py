@@ -35,8 +35,10 @@ __all__ = [
     "CONSENT_WALL",
     "HEAD_BYTES",
     "bot_wall",
+    "challenge_page",
     "consent_page",
     "consent_redirect",
+    "header_wall",
     "reads_as_consent",
 ]
 
@@ -61,7 +63,6 @@ _DENIED = frozenset({401, 403, 405, 406, 429, 503})
 _CHALLENGE_MARKS: tuple[tuple[bytes, str], ...] = (
     (b"<title>just a moment...</title>", _CLOUDFLARE),
     (b"<title>just a moment\xe2\x80\xa6</title>", _CLOUDFLARE),
-    (b"/cdn-cgi/challenge-platform/", _CLOUDFLARE),
     (b"window._cf_chl_opt", _CLOUDFLARE),
     (b"cf-browser-verification", _CLOUDFLARE),
     (b"attention required! | cloudflare", _CLOUDFLARE_BLOCK),
@@ -77,7 +78,10 @@ _CHALLENGE_MARKS: tuple[tuple[bytes, str], ...] = (
     (b"incapsula incident id", _IMPERVA),
 )
 # Marks a real page of a protected site may carry too: they count only on a refusal.
+# Cloudflare's bot management loads its challenge platform's scripts into real pages too
+# ("JavaScript detections": /cdn-cgi/challenge-platform/scripts/jsd/main.js, .../invisible.js).
 _DENIAL_MARKS: tuple[tuple[bytes, str], ...] = (
+    (b"/cdn-cgi/challenge-platform/", _CLOUDFLARE),
     (b"cloudflare ray id", _CLOUDFLARE_BLOCK),
     (b"cf-error-details", _CLOUDFLARE_BLOCK),
     (b"datadome", _DATADOME),
@@ -94,18 +98,12 @@ def bot_wall(status: int, headers: Mapping[str, str], head: bytes) -> str | None
 
     ``headers`` have lower-cased names; ``head`` is the start of the (decoded) body.
     """
-    mitigated = headers.get("cf-mitigated", "").strip().lower()
-    if mitigated == "challenge":
-        return _CLOUDFLARE
-    waf_action = headers.get("x-amzn-waf-action", "").strip().lower()
-    if waf_action in ("captcha", "challenge"):
-        return _AWS_WAF
-    text = head[:HEAD_BYTES].lower()
-    for mark, name in _CHALLENGE_MARKS:
-        if mark in text:
-            return name
+    wall = header_wall(headers) or challenge_page(head)
+    if wall is not None:
+        return wall
     if status not in _DENIED:
         return None
+    text = head[:HEAD_BYTES].lower()
     server = headers.get("server", "").lower()
     if "x-datadome" in headers or "x-dd-b" in headers:
         return _DATADOME
@@ -123,6 +121,26 @@ def bot_wall(status: int, headers: Mapping[str, str], head: bytes) -> str | None
             return name
     if "cloudflare" in server and status == 403 and b"cloudflare" in text:
         return _CLOUDFLARE_BLOCK
+    return None
+
+
+def header_wall(headers: Mapping[str, str]) -> str | None:
+    """A challenge the response's headers name (any status; ``headers`` lower-cased)."""
+    mitigated = headers.get("cf-mitigated", "").strip().lower()
+    if mitigated == "challenge":
+        return _CLOUDFLARE
+    waf_action = headers.get("x-amzn-waf-action", "").strip().lower()
+    if waf_action in ("captcha", "challenge"):
+        return _AWS_WAF
+    return None
+
+
+def challenge_page(head: bytes) -> str | None:
+    """The service whose challenge page ``head`` (the start of a body) is, on any status."""
+    text = head[:HEAD_BYTES].lower()
+    for mark, name in _CHALLENGE_MARKS:
+        if mark in text:
+            return name
     return None
 
 

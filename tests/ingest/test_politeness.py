@@ -343,6 +343,29 @@ content. You can accept all, or manage options and object to legitimate interest
 <form><button>Accept all</button><button>Reject all</button></form></body></html>"""
 
 
+CHALLENGE_200 = b"""<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>
+<script>(function(){window._cf_chl_opt={cvId: '3'};}());</script></body></html>"""
+JS_DETECTIONS = "<script src='/cdn-cgi/challenge-platform/scripts/jsd/main.js' async></script>"
+
+
+async def test_a_challenge_served_as_200_is_a_wall_and_a_page_with_cloudflares_scripts_is_not(
+    site: PoliteSite, engine: Engine
+) -> None:
+    """The event loop no longer scans 2xx pages for a challenge's marks: preparation does, on
+    pages with little text. Cloudflare's bot management puts its challenge platform's script
+    in real pages too, which alone no longer marks a 2xx page as a challenge."""
+    site.robots("User-agent: *\nAllow: /\n")
+    site.route("/news/challenge.html", 200, [HTML], CHALLENGE_200)
+    site.page("/news/real.html", "Harbour reopens", extra_head=JS_DETECTIONS)
+    feed = site.feed("/feed.xml", ["/news/challenge.html", "/news/real.html"])
+
+    result = (await run(engine, [FeedSource(feed)]))[feed]
+
+    assert (result.pages.new, result.pages.blocked) == (1, 1)
+    assert f"{site.base}/news/challenge.html: blocked by Cloudflare challenge" in result.warnings
+    assert stored_urls(engine) == [f"{site.base}/news/real.html"]
+
+
 async def test_bot_and_consent_walls_are_failed_pages_with_their_reasons_and_store_nothing(
     site: PoliteSite, engine: Engine
 ) -> None:

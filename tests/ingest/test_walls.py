@@ -40,6 +40,12 @@ REAL_PAGE_OF_A_PROTECTED_SITE = b"""<!doctype html><html><head><title>Harbour re
 <script src="/cdn-cgi/scripts/5c5dd728/cloudflare-static/email-decode.min.js"></script>
 </head><body><article><h1>Harbour reopens</h1><p>The harbour reopened on Monday.</p>
 </article></body></html>"""
+# Cloudflare's bot management ("JavaScript detections") loads its challenge platform's script
+# into real pages: seen so on two pages of trafilatura's evaluation set.
+CLOUDFLARE_JS_DETECTIONS = b"""<!doctype html><html><head><title>Council votes</title>
+<script>(function(){var js = "window['__CF$cv$params']={r:'8a1b2c',t:'MTY5'};_cpo.src=
+'/cdn-cgi/challenge-platform/scripts/jsd/main.js'";})();</script></head><body><article>
+<h1>Council votes</h1><p>The council voted on the budget on Tuesday.</p></article></body></html>"""
 
 
 @pytest.mark.parametrize(
@@ -76,6 +82,9 @@ REAL_PAGE_OF_A_PROTECTED_SITE = b"""<!doctype html><html><head><title>Harbour re
         ),
         pytest.param(403, {}, INCAPSULA, "Imperva (Incapsula)", id="incapsula"),
         pytest.param(405, {"x-amzn-waf-action": "captcha"}, b"", "AWS WAF challenge", id="aws-waf"),
+        pytest.param(
+            403, {}, CLOUDFLARE_JS_DETECTIONS, "Cloudflare challenge", id="cf-platform-on-a-403"
+        ),
     ],
 )
 def test_a_bot_wall_is_named(status: int, headers: dict[str, str], body: bytes, wall: str) -> None:
@@ -86,6 +95,7 @@ def test_a_bot_wall_is_named(status: int, headers: dict[str, str], body: bytes, 
     ("status", "headers", "body"),
     [
         pytest.param(200, {}, REAL_PAGE_OF_A_PROTECTED_SITE, id="sensor-scripts-on-a-real-page"),
+        pytest.param(200, {}, CLOUDFLARE_JS_DETECTIONS, id="cf-js-detections-on-a-real-page"),
         pytest.param(200, {"server": "cloudflare", "cf-ray": "8a1b"}, b"<p>news</p>", id="cf-cdn"),
         pytest.param(403, {}, b"<h1>Forbidden</h1>", id="plain-403"),
         pytest.param(503, {"server": "nginx"}, b"<h1>Service Unavailable</h1>", id="plain-503"),
