@@ -99,8 +99,13 @@ def wait_for_flow_runs(
             if dep.status_code == 404:
                 time.sleep(1)
                 continue
+            if dep.status_code in RETRY_STATUSES:
+                time.sleep(1)
+                continue
             dep.raise_for_status()
-            runs = client.post(
+            runs = _retried(
+                client,
+                "POST",
                 "/flow_runs/filter",
                 json={"deployments": {"id": {"any_": [dep.json()["id"]]}}},
             ).json()
@@ -127,15 +132,34 @@ def start_deployment_run(
     """Create a run of ``deployment`` (``flow/name``) now, as the UI's *Run* button does."""
     flow_name, _, name = deployment.partition("/")
     with httpx.Client(base_url=env["PREFECT_API_URL"], timeout=10) as client:
-        dep = client.get(f"/deployments/name/{flow_name}/{name}")
-        dep.raise_for_status()
-        run = client.post(
+        dep = _retried(client, "GET", f"/deployments/name/{flow_name}/{name}")
+        run = _retried(
+            client,
+            "POST",
             f"/deployments/{dep.json()['id']}/create_flow_run",
             json={"parameters": parameters or {}},
         )
-        run.raise_for_status()
         created: dict[str, Any] = run.json()
         return created
+
+
+#: Answers a busy Prefect server gives and means "try again": on SQLite it answers 503 while
+#: its database is locked by its own services, having rolled the request back.
+RETRY_STATUSES = frozenset({429, 502, 503})
+
+
+def _retried(
+    client: httpx.Client, method: str, url: str, *, attempts: int = 6, **kwargs: Any
+) -> httpx.Response:
+    """Send a request, again after 0.5, 1, 2... s while the server answers it is busy (as
+    Prefect's own client does, ``PREFECT_CLIENT_MAX_RETRIES``); raise on any other error."""
+    for attempt in range(attempts):
+        response = client.request(method, url, **kwargs)
+        if response.status_code not in RETRY_STATUSES or attempt == attempts - 1:
+            break
+        time.sleep(0.5 * 2**attempt)
+    response.raise_for_status()
+    return response
 
 
 def wait_for_flow_run(env: dict[str, str], run_id: str, *, timeout: float = 180) -> dict[str, Any]:
@@ -143,7 +167,7 @@ def wait_for_flow_run(env: dict[str, str], run_id: str, *, timeout: float = 180)
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=env["PREFECT_API_URL"], timeout=10) as client:
         while time.monotonic() < deadline:
-            run: dict[str, Any] = client.get(f"/flow_runs/{run_id}").raise_for_status().json()
+            run: dict[str, Any] = _retried(client, "GET", f"/flow_runs/{run_id}").json()
             if run["state"] and run["state"]["type"] in FINAL_STATE_TYPES:
                 return run
             time.sleep(0.5)
@@ -153,7 +177,7 @@ def wait_for_flow_run(env: dict[str, str], run_id: str, *, timeout: float = 180)
 def task_runs(env: dict[str, str], run_id: str) -> dict[str, dict[str, Any]]:
     """The task runs of a flow run, by name, as the API reports them."""
     with httpx.Client(base_url=env["PREFECT_API_URL"], timeout=10) as client:
-        found = client.post(
-            "/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}
-        ).raise_for_status()
+        found = _retried(
+            client, "POST", "/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}
+        )
         return {t["name"]: t for t in found.json()}
