@@ -8,6 +8,7 @@ address (127.0.1.1 to 127.0.2.50), go through the ingest flow into SQLite and Po
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,20 +29,39 @@ def outlets() -> Iterator[ManyHosts]:
         yield server
 
 
-def run_ingest(feeds_file: Path, db_url: str) -> tuple[Any, list[dict[str, Any]], list[str]]:
-    """The flow's final state, its table, and the states of its task runs."""
+def run_ingest(
+    feeds_file: Path, db_url: str
+) -> tuple[Any, list[dict[str, Any]], list[str], list[tuple[int, str]]]:
+    """The flow's final state, its table, the states of its task runs, and its log lines."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.logging.handlers import APILogHandler
 
     from flows.ingest_flow import ingest
 
-    async def run() -> tuple[Any, list[dict[str, Any]], list[str]]:
+    async def run() -> tuple[Any, list[dict[str, Any]], list[str], list[tuple[int, str]]]:
         state = await ingest(feeds_path=str(feeds_file), database_url=db_url, return_state=True)
         rows = await state.aresult(raise_on_failure=False)
+        await APILogHandler.aflush()  # the run's log lines reach the server in batches
+        run_id = state.state_details.flow_run_id
         async with get_client() as client:
-            ran = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            ran = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
             tasks = await client.read_task_runs(flow_run_filter=ran)
-        return state, rows, [t.state_type.value for t in tasks if t.state_type]
+            of_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            logs: list[Any] = []
+            while page := await client.read_logs(of_run, limit=200, offset=len(logs)):
+                logs += page
+        return (
+            state,
+            rows,
+            [t.state_type.value for t in tasks if t.state_type],
+            [(log.level, log.message) for log in logs],
+        )
 
     return asyncio.run(run())
 
@@ -57,13 +77,20 @@ def test_an_ingest_over_300_hosts_fetches_every_feed_and_stores_every_article(
     )
     before = outlets.requests.copy()
 
-    state, rows, tasks = run_ingest(feeds_file, db_url)
+    state, rows, tasks, logs = run_ingest(feeds_file, db_url)
 
     assert state.type.value == "COMPLETED", state.message
     assert len(rows) == OUTLETS and {r["status"] for r in rows} == {"ok"}
     assert sum(r["new"] for r in rows) == OUTLETS
     # Units of work: 300 feeds packed into NEWSFLOW_MAX_TASKS (100) task runs at most.
     assert 0 < len(tasks) <= 100 and set(tasks) == {"COMPLETED"}
+    # One INFO line per task of several feeds, not one per feed: the per-feed rows are the
+    # artifact's and the database's.
+    summaries = [m for level, m in logs if level == logging.INFO and " feeds: " in m]
+    assert sum(int(m.split(" feeds: ")[0]) for m in summaries) == OUTLETS
+    assert len(summaries) == len(tasks)
+    per_feed = [m for level, m in logs if level == logging.INFO and m.startswith("http://")]
+    assert per_feed == []
     served = outlets.requests - before
     assert {h for (h, path) in served if path == FEED_PATH} == set(outlets.hosts)
     assert {h for (h, path) in served if path == STORY_PATH} == set(outlets.hosts)
