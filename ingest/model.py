@@ -110,10 +110,17 @@ class Article:
     sources: dict[str, str] = field(default_factory=dict)
     # What the page declares: True paywalled, False free, None says nothing (extract/paywall).
     paywalled: bool | None = None
+    # (text, its word count): counted once where the page is prepared, and carried with the
+    # article to the event loop and the store, which each asked again (issue #16).
+    _words: tuple[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        """Whitespace-separated words in the text (counted again if the text is replaced)."""
+        words = getattr(self, "_words", None)  # None too in an Article pickled before it had one
+        if words is None or words[0] is not self.text:
+            words = self._words = (self.text, len(self.text.split()))
+        return words[1]
 
 
 #: zstd level of stored pages. Level 3, zstd's default, compresses a 100 KB page two to three

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -213,3 +215,15 @@ def _running(pid: int) -> bool:
 def test_negative_process_counts_are_refused() -> None:
     with pytest.raises(ValueError, match="processes"):
         PageWorkers(-1)
+
+
+def test_the_word_count_travels_with_the_article_and_follows_its_text() -> None:
+    """Counted once where the page is prepared (a worker), read on the loop and by the store."""
+    article = prepare_page(PAGE, URL).article
+    counted = article.word_count
+    assert counted == len(article.text.split())
+    copy = pickle.loads(pickle.dumps(article))  # as it comes back from a worker process
+    assert copy._words is not None and copy.word_count == counted
+    copy.text = "three more words"
+    assert copy.word_count == 3
+    assert copy == dataclasses.replace(article, text="three more words")
