@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
-from functools import partial
+from functools import lru_cache, partial
 
 import httpx
 
@@ -87,6 +87,7 @@ class GuardTransport(httpx.AsyncBaseTransport):
         return [ipaddress.ip_address(address) for address in found]
 
 
+@lru_cache(maxsize=4096)  # asked on every request, of a few thousand hosts at most
 def _numeric_address(host: str) -> IPAddress | None:
     """Read ``host`` as an IP literal the way getaddrinfo would (``127.1``, ``0x7f.1``...)."""
     try:
