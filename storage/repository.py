@@ -13,7 +13,18 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -209,14 +220,9 @@ class SqlStore:
             return {}
         wanted = set(link_urls)
         found: dict[str, str | None] = {}
-        articles = _ARTICLES.c
         with read_only(self.engine).connect() as conn:
             for chunk in _chunks(sorted(wanted), 500):
-                rows = conn.execute(
-                    select(articles.link_url, articles.canonical_url, articles.entry_hash).where(
-                        or_(articles.link_url.in_(chunk), articles.canonical_url.in_(chunk))
-                    )
-                )
+                rows = conn.execute(_KNOWN, {"urls": chunk})
                 for link, canonical, entry_hash in rows:
                     for url in (link, canonical):
                         if url in wanted:
@@ -380,6 +386,11 @@ def _has_text(record: ArticleRecord) -> bool:
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _RAW_PAGES = cast(Table, RawPageRow.__table__)
 _INSERT_RAW_PAGE = insert(_RAW_PAGES)
+_URLS: BindParameter[str] = bindparam("urls", expanding=True)
+#: Stored articles asked for by link or canonical URL (SqlStore.known), built once.
+_KNOWN = select(_ARTICLES.c.link_url, _ARTICLES.c.canonical_url, _ARTICLES.c.entry_hash).where(
+    or_(_ARTICLES.c.link_url.in_(_URLS), _ARTICLES.c.canonical_url.in_(_URLS))
+)
 
 
 # Per-article statements built once; their values come as parameters, so no statement is
