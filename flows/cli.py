@@ -106,6 +106,10 @@ def ingest(
     with _errors_to_exit():
         settings = Settings.load(feeds=feeds_path, database_url=database_url)
         _check_before_starting(settings)
+        if settings.worker_processes():
+            from ingest.prepare import start_fork_server
+
+            start_fork_server()  # the extraction workers' fork server boots while Prefect starts
         run = run_ingest(settings, list(tags), shard)
     render_table(run.rows, FEED_TABLE_COLUMNS, title="newsflow ingest", widths={"feed": 60})
     failed = [r for r in run.rows if r["status"] == "error"]

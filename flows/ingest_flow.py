@@ -40,7 +40,7 @@ from ingest.feeds.sources import load_feeds
 from ingest.fetch.client import Fetcher
 from ingest.model import FeedResult, FeedSource, FeedState, FeedStatus, PageCounts
 from ingest.pipeline import FEED_RETRIES, PipelineConfig, process_feed
-from ingest.prepare import PageWorkers
+from ingest.prepare import PageWorkers, start_fork_server
 from storage.db import ensure_schema, make_engine
 from storage.leases import acquire_many, new_holder, release
 from storage.outcomes import record_outcome
@@ -267,6 +267,8 @@ async def ingest(
             shard=(shard, shards) if shard is not None else None,
             early=settings.early(),
         )
+        if plan.fetch and settings.worker_processes():
+            start_fork_server()  # it boots while the leases are taken and the feeds fetched
         holder = new_holder()
         held = acquire_many(engine, [_lease(s.url) for s in plan.fetch], holder)
         plan = plan.leased_elsewhere([s.url for s in plan.fetch if _lease(s.url) not in held])

@@ -128,8 +128,12 @@ class Settings(BaseSettings):
 
     def page_workers(self) -> PageWorkers:
         """Where an ingest extracts its pages (start it with ``with``/``async with``)."""
+        return PageWorkers(self.worker_processes())
+
+    def worker_processes(self) -> int:
+        """How many extraction processes a run uses (0: threads of its own process)."""
         processes = self.extract_processes
-        return PageWorkers(default_processes() if processes is None else processes)
+        return default_processes() if processes is None else processes
 
     def pipeline_config(self) -> PipelineConfig:
         return PipelineConfig(

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import threading
 import time
@@ -179,6 +180,19 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
     return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server the extraction workers come from, unless it runs already.
+
+    It boots in a process of its own (imports the extractor, loads the language model: a
+    second or more of one core) and this returns at once. Called where a run of page work is
+    known to come (the ingest flow once it has feeds to fetch, the command line before
+    Prefect starts), the boot overlaps other start-up work instead of the run's first pages,
+    which would otherwise wait for it while the second core idled.
+    """
+    _worker_context()  # names what the fork server preloads
+    multiprocessing.forkserver.ensure_running()
 
 
 class PageWorkers:

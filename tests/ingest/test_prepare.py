@@ -152,6 +152,35 @@ def test_the_event_loop_goes_on_while_the_workers_start() -> None:
     assert int(done.stdout) >= 10
 
 
+# A fresh process: the fork server started ahead of the run is the one the pool's workers
+# come from, and starting it again starts no second one.
+_STARTED_AHEAD = """
+import asyncio, os
+from multiprocessing import forkserver
+from ingest.prepare import PageWorkers, start_fork_server
+
+start_fork_server()
+server = forkserver._forkserver._forkserver_pid
+start_fork_server()
+assert forkserver._forkserver._forkserver_pid == server
+with PageWorkers(1) as workers:
+    parent = asyncio.run(workers._off_loop(os.getppid, "no page"))
+print(server, parent)
+"""
+
+
+def test_a_fork_server_started_ahead_is_the_one_workers_come_from() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _STARTED_AHEAD],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    server, parent = done.stdout.split()
+    assert server == parent
+
+
 # A process that starts a pool, prints its workers' ids and waits to be killed.
 _OWNER = """
 import asyncio, sys, time
