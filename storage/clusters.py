@@ -15,6 +15,7 @@ stored signature (``article_signatures``, read by primary key), never from its t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Connection, Table, delete, insert, select, text, update
@@ -38,6 +39,65 @@ def lock_clusters(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CLUSTER_LOCK})
 
 
+@dataclass(frozen=True, slots=True)
+class Links:
+    """What an article's text joins it to: every cluster it links, and its LSH band keys."""
+
+    clusters: frozenset[int]  # its own (or its current) cluster among them
+    keys: list[int] | None  # None: no fingerprint, nothing to index
+
+    @property
+    def cluster(self) -> int:
+        """The cluster the article ends in: the earliest of those it links."""
+        return min(self.clusters)
+
+
+def find_links(
+    session: Session,
+    article_id: int,
+    fp: Fingerprint | None,
+    language: str | None,
+    *,
+    cluster_id: int | None = None,
+    same_text_cluster: int | None = None,
+) -> Links:
+    """The clusters an article joins, read but not written: :func:`record_links` does that.
+
+    ``fp`` is the fingerprint of its text (None: too short to match on text alone).
+    ``cluster_id`` is the article's current cluster (None for a new article, which starts as
+    its own); ``same_text_cluster`` the cluster of another article with the same content hash.
+    """
+    clusters = {cluster_id if cluster_id is not None else article_id}
+    if same_text_cluster is not None:
+        clusters.add(same_text_cluster)
+    keys = None
+    if fp is not None:
+        keys = band_keys(fp)
+        clusters |= _matching_clusters(session, article_id, fp, keys, language)
+    return Links(frozenset(clusters), keys)
+
+
+def record_links(session: Session, article_id: int, fp: Fingerprint | None, links: Links) -> int:
+    """Index the article's text and merge every other cluster it links into the earliest.
+
+    Return that cluster. The article's own row is not written: the caller gives it the cluster
+    (``link_article`` writes nothing to it either).
+    """
+    if fp is not None and links.keys is not None:
+        _index(session, article_id, fp, links.keys)
+    winner = links.cluster
+    losers = links.clusters - {winner}
+    if losers:
+        session.execute(
+            update(ArticleRow)
+            .where(ArticleRow.cluster_id.in_(sorted(losers)))
+            .values(cluster_id=winner, duplicate_of=winner)
+            # keep rows already loaded in this session (a batch's earlier articles) current
+            .execution_options(synchronize_session="evaluate")
+        )
+    return winner
+
+
 def link_article(
     session: Session,
     article_id: int,
@@ -49,32 +109,21 @@ def link_article(
 ) -> int:
     """Index an article's text and join it to every cluster it matches; return its cluster.
 
-    ``fp`` is the fingerprint of its text (None: too short to match on text alone).
-    ``cluster_id`` is the article's current cluster (None for a new article, which starts as
-    its own); ``same_text_cluster`` the cluster of another article with the same content hash.
-    A text already indexed (an article whose content changed) is re-indexed; the article keeps
-    its cluster and may only gain links, so a revision never splits a story.
+    Arguments as :func:`find_links`. A text already indexed (an article whose content
+    changed) is re-indexed; the article keeps its cluster and may only gain links, so a
+    revision never splits a story.
     """
-    clusters = {cluster_id if cluster_id is not None else article_id}
-    if same_text_cluster is not None:
-        clusters.add(same_text_cluster)
     if cluster_id is not None:
         _unindex(session, article_id)
-    if fp is not None:
-        keys = band_keys(fp)
-        clusters |= _matching_clusters(session, article_id, fp, keys, language)
-        _index(session, article_id, fp, keys)
-    winner = min(clusters)
-    losers = clusters - {winner}
-    if losers:
-        session.execute(
-            update(ArticleRow)
-            .where(ArticleRow.cluster_id.in_(sorted(losers)))
-            .values(cluster_id=winner, duplicate_of=winner)
-            # keep rows already loaded in this session (a batch's earlier articles) current
-            .execution_options(synchronize_session="evaluate")
-        )
-    return winner
+    links = find_links(
+        session,
+        article_id,
+        fp,
+        language,
+        cluster_id=cluster_id,
+        same_text_cluster=same_text_cluster,
+    )
+    return record_links(session, article_id, fp, links)
 
 
 def _matching_clusters(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,7 +42,7 @@ from ingest.model import (
     Validators,
     unpack_page,
 )
-from storage.clusters import link_article, lock_clusters
+from storage.clusters import find_links, link_article, lock_clusters, record_links
 from storage.db import read_only
 from storage.models import ArticleRevisionRow, ArticleRow, FeedRow, RawPageRow
 from storage.search import apply_search, parse_search
@@ -386,6 +387,7 @@ def _has_text(record: ArticleRecord) -> bool:
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _RAW_PAGES = cast(Table, RawPageRow.__table__)
 _INSERT_RAW_PAGE = insert(_RAW_PAGES)
+_NEXT_ARTICLE_ID = text("SELECT nextval(pg_get_serial_sequence('articles', 'id'))")
 _URLS: BindParameter[str] = bindparam("urls", expanding=True)
 #: Stored articles asked for by link or canonical URL (SqlStore.known), built once.
 _KNOWN = select(_ARTICLES.c.link_url, _ARTICLES.c.canonical_url, _ARTICLES.c.entry_hash).where(
@@ -435,6 +437,7 @@ class _GroupWriter:
         self.twins = self._stored_texts(records)
         self.raw_rows: list[dict[str, Any]] = []
         self.insert = _article_insert(dialect_insert(session))
+        self.reserve_ids = self.conn.dialect.name == "postgresql"
 
     def _stored_urls(self, records: Sequence[ArticleRecord]) -> dict[str, int]:
         """Article ids by canonical and link URL, for the URLs these records name."""
@@ -456,6 +459,44 @@ class _GroupWriter:
     def _stored_texts(self, records: Sequence[ArticleRecord]) -> dict[str, _Twin]:
         """The earliest stored article for each content hash of the records' non-empty texts."""
         return _earliest_with_text(self.session, (r.content_hash for r in records if _has_text(r)))
+
+    def _insert_in_its_cluster(
+        self, record: ArticleRecord, values: dict[str, Any], same_text_cluster: int | None
+    ) -> int | None:
+        """Insert a new article and give it its story's cluster; its id, or None when the
+        URL was stored meanwhile.
+
+        On Postgres the article's id is taken from its sequence first, so that the insert
+        carries the cluster: an UPDATE after it would compute the row's generated search
+        vector (``to_tsvector`` of its text) and index it a second time, about 1 ms each.
+        On SQLite the cluster is set after the insert, which costs a few microseconds.
+        """
+        fp = _fingerprint(record)
+        language = record.article.language
+        if not self.reserve_ids:
+            new_id: int | None = self.conn.execute(self.insert, values).scalar()
+            if new_id is None:
+                return None
+            cluster = link_article(
+                self.session, new_id, fp, language, same_text_cluster=same_text_cluster
+            )
+            self.conn.execute(
+                _SET_CLUSTER,
+                {"row": new_id, "cluster": cluster, "of": None if cluster == new_id else cluster},
+            )
+            return new_id
+        reserved = int(self.conn.execute(_NEXT_ARTICLE_ID).scalar_one())
+        links = find_links(
+            self.session, reserved, fp, language, same_text_cluster=same_text_cluster
+        )
+        cluster = links.cluster
+        values.update(
+            id=reserved, cluster_id=cluster, duplicate_of=None if cluster == reserved else cluster
+        )
+        if self.conn.execute(self.insert, values).scalar() is None:
+            return None
+        record_links(self.session, reserved, fp, links)
+        return reserved
 
     def write(self) -> list[SaveCounts]:
         """Save every record in order, then the raw pages deferred to the end; the counts of
@@ -482,20 +523,10 @@ class _GroupWriter:
             return SaveCounts(duplicates=1)  # the same text again under another URL of one outlet
         values = _article_values(record)
         values.update(feed_id=feed_id, created_at=record.fetched_at)
-        new_id = self.conn.execute(self.insert, values).scalar()
-        if new_id is None:  # another run stored it between our check and our insert
+        inserted = self._insert_in_its_cluster(record, values, _cluster_of(self.session, twin))
+        if inserted is None:  # another run stored it between our check and our insert
             return SaveCounts(duplicates=1)
-        cluster = link_article(
-            self.session,
-            new_id,
-            _fingerprint(record),
-            record.article.language,
-            same_text_cluster=_cluster_of(self.session, twin),
-        )
-        self.conn.execute(
-            _SET_CLUSTER,
-            {"row": new_id, "cluster": cluster, "of": None if cluster == new_id else cluster},
-        )
+        new_id = inserted
         self.by_url[record.article.canonical_url] = new_id
         self.by_url.setdefault(record.link_url, new_id)
         if has_text:
